@@ -1,0 +1,153 @@
+"""The EM loop, written once: E-step, M-step, until the log-likelihood stops rising."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ._validation import (
+    as_data,
+    as_sample_weight,
+    check_non_negative_real,
+    check_positive_int,
+)
+from .likelihood import _log_weighted_densities, logsumexp
+from .mixture import Mixture
+from .mstep import _check_fixed, _parameters_from_statistics, _sufficient_statistics
+
+__all__ = ["EMResult", "em", "e_step"]
+
+
+@dataclasses.dataclass
+class EMResult:
+    """What :func:`em` returns.
+
+    Attributes
+    ----------
+    mixture : Mixture
+        The final ``theta``.
+    log_likelihoods : list of float
+        ``ln p(X | theta^(t))`` (a sum over points) for ``t = 0 .. n_iter``; entry 0 is the
+        starting point. EM never lets it decrease (chapter 4).
+    converged : bool
+        Whether the change in the per-point log-likelihood fell below ``tol``.
+    n_iter : int
+        Number of EM iterations (M-steps) done.
+    lower_bound : float
+        scikit-learn's ``lower_bound_``: the per-point log-likelihood computed in the last
+        E-step, i.e. ``log_likelihoods[-2] / N``.
+    log_resp : ndarray, shape (N, K)
+        Log-responsibilities under the final ``theta``.
+    history : list of Mixture or None
+        ``theta^(0) .. theta^(n_iter)`` when asked for with ``keep_history``.
+    """
+
+    mixture: Mixture
+    log_likelihoods: list
+    converged: bool
+    n_iter: int
+    lower_bound: float
+    log_resp: np.ndarray
+    history: list | None = None
+
+
+def e_step(X: np.ndarray, theta: Mixture):
+    """The E-step: ``ln p(x_n)`` (shape ``(N,)``) and ``ln gamma(z_nk)`` (shape ``(N, K)``)
+    under ``theta`` (eqs. :eq:`mixture-density` and :eq:`responsibility`). ``X`` is assumed
+    validated."""
+    weighted = _log_weighted_densities(X, theta)
+    log_marginal = logsumexp(weighted, axis=1)
+    return log_marginal, weighted - log_marginal[:, None]
+
+
+def em(
+    X,
+    theta0: Mixture,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    reg_covar: float = 1e-6,
+    sample_weight=None,
+    fixed=(),
+    keep_history: bool = False,
+    verbose: int = 0,
+    verbose_interval: int = 10,
+) -> EMResult:
+    """Run EM from ``theta0`` (the algorithm of chapter 6).
+
+    Each iteration computes the responsibilities under the current ``theta`` (E-step) and
+    the ``theta`` that maximises ``Q`` for them (M-step). It stops when the per-point
+    log-likelihood changes by less than ``tol`` (scikit-learn's rule) or after ``max_iter``
+    iterations.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    theta0 : Mixture
+        The starting point.
+    tol : float, default 1e-3
+    max_iter : int, default 100
+        ``0`` evaluates ``theta0`` only.
+    reg_covar : float, default 1e-6
+    sample_weight : array_like, shape (N,), optional
+    fixed : iterable of {"weights", "means", "covariances"}
+        Parameters held at their values in ``theta0``.
+    keep_history : bool, default False
+        Keep ``theta`` of every iteration in ``EMResult.history``.
+    verbose : int, default 0
+        ``>= 1`` prints the log-likelihood every ``verbose_interval`` iterations.
+    verbose_interval : int, default 10
+
+    Returns
+    -------
+    EMResult
+    """
+    X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
+    weight = as_sample_weight(sample_weight, X.shape[0])
+    tol = check_non_negative_real(tol, "tol")
+    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+    verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
+    fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
+    total_weight = X.shape[0] if weight is None else weight.sum()
+    # One shift for every iteration: the weighted mean of the data.
+    shift = (X.mean(axis=0) if weight is None else weight @ X / total_weight)
+
+    theta = theta0
+    history = [theta] if keep_history else None
+    log_likelihoods = []
+    lower_bound = -np.inf
+    converged = False
+    n_iter = 0
+    start = time.perf_counter()
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
+        previous = lower_bound
+        log_marginal, log_resp = e_step(X, theta)
+        log_likelihood = float(log_marginal.sum() if weight is None else weight @ log_marginal)
+        log_likelihoods.append(log_likelihood)
+        statistics = _sufficient_statistics(
+            X, np.exp(log_resp), theta.covariance_type, weight, shift
+        )
+        theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
+        if keep_history:
+            history.append(theta)
+        lower_bound = log_likelihood / total_weight
+        change = lower_bound - previous
+        if verbose >= 1 and n_iter % verbose_interval == 0:
+            print(
+                f"  Iteration {n_iter}\t time {time.perf_counter() - start:.2f} s\t "
+                f"ln p(X) per point {lower_bound:.6f}\t change {change:.3g}",
+                flush=True,
+            )
+        if abs(change) < tol:
+            converged = True
+            break
+    else:
+        n_iter = max_iter
+    log_marginal, log_resp = e_step(X, theta)
+    log_likelihoods.append(
+        float(log_marginal.sum() if weight is None else weight @ log_marginal)
+    )
+    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history)

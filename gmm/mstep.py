@@ -1,0 +1,301 @@
+"""The M-step on sufficient statistics (chapters 5 and 6).
+
+The derivation shows that the new parameters depend on the data only through
+``N_k = sum_n gamma(z_nk)``, ``sum_n gamma(z_nk) x_n`` and ``sum_n gamma(z_nk) x_n x_n^T``
+(eq. :eq:`sufficient-statistics`). The M-step here is written on exactly those, so weighted,
+streaming and distributed EM are the same code: statistics of two batches add.
+
+Accuracy: second moments about the origin cancel catastrophically for data far from it
+(``E[x^2] - E[x]^2`` with ``x ~ 1e6``). The statistics are therefore accumulated about a
+shift ``c`` (the weighted mean of the data), which changes no formula:
+``Sigma_k = S_k / N_k - m_k m_k^T`` with ``m_k`` and ``S_k`` taken about ``c``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ._validation import as_data, as_sample_weight, check_non_negative_real
+from .covariance import get_covariance_type
+from .mixture import Mixture
+
+__all__ = [
+    "SufficientStatistics",
+    "sufficient_statistics",
+    "mixing_weights",
+    "means",
+    "covariances",
+    "m_step",
+]
+
+#: Added to every ``N_k`` so that a component with no responsibility gives finite updates
+#: (scikit-learn adds the same). It changes ``N_k`` by 2e-15.
+_COUNT_FLOOR = 10 * np.finfo(np.float64).eps
+
+_PARAMETERS = ("weights", "means", "covariances")
+
+
+@dataclasses.dataclass(frozen=True)
+class SufficientStatistics:
+    """The sufficient statistics ``N_k``, ``sum_n gamma x_n``, ``sum_n gamma x_n x_n^T``,
+    eq. :eq:`sufficient-statistics`.
+
+    Stored about ``shift`` (``c``): ``centred_sums = sum_n gamma_nk (x_n - c)`` and
+    ``centred_second_moments = sum_n gamma_nk (x_n - c)(x_n - c)^T`` (full: ``(K, D, D)``;
+    tied: ``(D, D)`` summed over components; diag and spherical: the diagonal, ``(K, D)``).
+    The properties ``sums`` and ``second_moments`` give the book's uncentred quantities.
+
+    Attributes
+    ----------
+    counts : ndarray, shape (K,)
+        ``N_k = sum_n w_n gamma(z_nk)`` (``w_n`` the sample weights, 1 by default).
+    centred_sums : ndarray, shape (K, D)
+    centred_second_moments : ndarray
+    shift : ndarray, shape (D,)
+    n_samples : float
+        ``N = sum_n w_n``.
+    covariance_type : str
+    """
+
+    counts: np.ndarray
+    centred_sums: np.ndarray
+    centred_second_moments: np.ndarray
+    shift: np.ndarray
+    n_samples: float
+    covariance_type: str
+
+    @property
+    def sums(self) -> np.ndarray:
+        """``sum_n gamma(z_nk) x_n``, shape ``(K, D)``."""
+        return self.centred_sums + self.counts[:, None] * self.shift
+
+    @property
+    def second_moments(self) -> np.ndarray:
+        """``sum_n gamma(z_nk) x_n x_n^T`` in the covariance type's layout."""
+        c, s, n = self.shift, self.centred_sums, self.counts
+        if self.covariance_type == "full":
+            return (
+                self.centred_second_moments
+                + s[:, :, None] * c[None, None, :]
+                + c[None, :, None] * s[:, None, :]
+                + n[:, None, None] * np.outer(c, c)[None]
+            )
+        if self.covariance_type == "tied":
+            total = s.sum(axis=0)
+            return (
+                self.centred_second_moments
+                + np.outer(total, c)
+                + np.outer(c, total)
+                + n.sum() * np.outer(c, c)
+            )
+        return self.centred_second_moments + 2 * s * c + n[:, None] * c**2
+
+    def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
+        """Statistics of the union of two batches (re-centred on this batch's shift)."""
+        if other.covariance_type != self.covariance_type:
+            raise ValueError("Cannot add statistics of different covariance types.")
+        delta = other.shift - self.shift  # (x - c1) = (x - c2) + delta
+        sums = other.centred_sums + other.counts[:, None] * delta
+        s, n = other.centred_sums, other.counts
+        if self.covariance_type == "full":
+            moments = (
+                other.centred_second_moments
+                + s[:, :, None] * delta[None, None, :]
+                + delta[None, :, None] * s[:, None, :]
+                + n[:, None, None] * np.outer(delta, delta)[None]
+            )
+        elif self.covariance_type == "tied":
+            total = s.sum(axis=0)
+            moments = (
+                other.centred_second_moments
+                + np.outer(total, delta)
+                + np.outer(delta, total)
+                + n.sum() * np.outer(delta, delta)
+            )
+        else:
+            moments = other.centred_second_moments + 2 * s * delta + n[:, None] * delta**2
+        return SufficientStatistics(
+            counts=self.counts + other.counts - _COUNT_FLOOR,
+            centred_sums=self.centred_sums + sums,
+            centred_second_moments=self.centred_second_moments + moments,
+            shift=self.shift,
+            n_samples=self.n_samples + other.n_samples,
+            covariance_type=self.covariance_type,
+        )
+
+
+def _sufficient_statistics(X, resp, covariance_type, sample_weight, shift=None):
+    weighted_resp = resp if sample_weight is None else resp * sample_weight[:, None]
+    row_weight = weighted_resp.sum(axis=1)
+    n_samples = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    if shift is None:
+        shift = (row_weight @ X) / row_weight.sum()
+    centred = X - shift
+    counts = weighted_resp.sum(axis=0) + _COUNT_FLOOR
+    sums = weighted_resp.T @ centred
+    if covariance_type == "full":
+        moments = np.einsum("nk,nd,ne->kde", weighted_resp, centred, centred, optimize=True)
+    elif covariance_type == "tied":
+        moments = (centred * row_weight[:, None]).T @ centred
+    else:  # diag and spherical need only the diagonal
+        moments = weighted_resp.T @ (centred * centred)
+    return SufficientStatistics(counts, sums, moments, shift, n_samples, covariance_type)
+
+
+def sufficient_statistics(X, resp, covariance_type="full", sample_weight=None):
+    """The sufficient statistics of the M-step, eq. :eq:`sufficient-statistics`.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    resp : array_like, shape (N, K)
+        Responsibilities ``gamma(z_nk)`` (or any non-negative soft assignment).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        Decides the layout of the second moments.
+    sample_weight : array_like, shape (N,), optional
+
+    Returns
+    -------
+    SufficientStatistics
+    """
+    X = as_data(X)
+    kind = get_covariance_type(covariance_type)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"resp must have shape ({X.shape[0]}, n_components); got {resp.shape}."
+        )
+    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
+        raise ValueError("resp must be finite and non-negative.")
+    weight = as_sample_weight(sample_weight, X.shape[0])
+    return _sufficient_statistics(X, resp, kind.name, weight)
+
+
+def mixing_weights(statistics: SufficientStatistics) -> np.ndarray:
+    """``pi_k = N_k / N``, eq. :eq:`mstep-weights` (the Lagrange step, ``lambda = N``).
+
+    ``N`` is taken as ``sum_k N_k``, equal to the number of points (the sum of the sample
+    weights) because every row of the responsibilities sums to one.
+
+    Parameters
+    ----------
+    statistics : SufficientStatistics
+
+    Returns
+    -------
+    ndarray, shape (K,)
+    """
+    return statistics.counts / statistics.counts.sum()
+
+
+def means(statistics: SufficientStatistics) -> np.ndarray:
+    """``mu_k = sum_n gamma(z_nk) x_n / N_k``, eq. :eq:`mstep-means`.
+
+    Parameters
+    ----------
+    statistics : SufficientStatistics
+
+    Returns
+    -------
+    ndarray, shape (K, D)
+    """
+    return statistics.shift + statistics.centred_sums / statistics.counts[:, None]
+
+
+def covariances(
+    statistics: SufficientStatistics, means: np.ndarray, covariance_type=None, reg_covar=1e-6
+) -> np.ndarray:
+    """``Sigma_k = sum_n gamma(z_nk) (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar I``,
+    eq. :eq:`mstep-covariances`, about the given ``means`` (the new ones, eq. :eq:`mstep-means`,
+    in EM; fixed ones when the means are held).
+
+    Parameters
+    ----------
+    statistics : SufficientStatistics
+    means : array_like, shape (K, D)
+    covariance_type : str, optional
+        Defaults to the statistics' type.
+    reg_covar : float, default 1e-6
+        Added to the diagonal, keeping every covariance positive definite.
+
+    Returns
+    -------
+    ndarray
+        ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical.
+    """
+    kind = get_covariance_type(covariance_type or statistics.covariance_type)
+    if kind.name != statistics.covariance_type and {kind.name, statistics.covariance_type} != {
+        "diag",
+        "spherical",
+    }:
+        raise ValueError(
+            f"Statistics of type {statistics.covariance_type!r} cannot estimate "
+            f"{kind.name!r} covariances."
+        )
+    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    return kind.estimate(statistics, np.asarray(means, dtype=np.float64), reg_covar)
+
+
+def _parameters_from_statistics(statistics, reg_covar, fixed, current):
+    new_weights = current.weights if "weights" in fixed else mixing_weights(statistics)
+    new_means = current.means if "means" in fixed else means(statistics)
+    if "covariances" in fixed:
+        new_covariances = current.covariances
+    else:
+        new_covariances = get_covariance_type(statistics.covariance_type).estimate(
+            statistics, new_means, reg_covar
+        )
+    return Mixture(new_weights, new_means, new_covariances, statistics.covariance_type)
+
+
+def _check_fixed(fixed, current, covariance_type):
+    fixed = frozenset([fixed] if isinstance(fixed, str) else fixed)
+    unknown = fixed - set(_PARAMETERS)
+    if unknown:
+        raise ValueError(f"fixed may hold only {list(_PARAMETERS)}; got {sorted(unknown)}.")
+    if fixed and current is None:
+        raise ValueError("Holding parameters fixed needs their values: pass current=theta.")
+    if current is not None and current.covariance_type != covariance_type:
+        raise ValueError(
+            f"current has covariance_type {current.covariance_type!r}, not {covariance_type!r}."
+        )
+    return fixed
+
+
+def m_step(
+    X,
+    resp,
+    covariance_type="full",
+    reg_covar=1e-6,
+    sample_weight=None,
+    fixed=(),
+    current: Mixture | None = None,
+) -> Mixture:
+    """The M-step: the ``theta`` that maximises ``Q(theta, theta_old)`` for the given
+    responsibilities, eqs. :eq:`mstep-weights`, :eq:`mstep-means`, :eq:`mstep-covariances`.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    resp : array_like, shape (N, K)
+        Responsibilities under ``theta_old``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float, default 1e-6
+    sample_weight : array_like, shape (N,), optional
+    fixed : iterable of {"weights", "means", "covariances"}
+        Parameters held at their values in ``current`` while the others are updated. With
+        the means held, the covariances are taken about the held means.
+    current : Mixture, optional
+        Needed when ``fixed`` is not empty.
+
+    Returns
+    -------
+    Mixture
+    """
+    kind = get_covariance_type(covariance_type)
+    fixed = _check_fixed(fixed, current, kind.name)
+    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    statistics = sufficient_statistics(X, resp, kind.name, sample_weight)
+    return _parameters_from_statistics(statistics, reg_covar, fixed, current)
