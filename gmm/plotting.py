@@ -1,0 +1,194 @@
+"""Figures for the book, so that every chapter draws the same thing the same way.
+
+Component ``k`` has the colour ``COMPONENT_COLORS[k]`` on every page (the Okabe-Ito
+palette, readable with every common colour-vision deficiency). Needs matplotlib, which
+``import gmm`` does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Ellipse
+
+from .likelihood import log_marginal, responsibilities
+from .mixture import Mixture
+
+__all__ = [
+    "COMPONENT_COLORS",
+    "DATA_COLOR",
+    "component_color",
+    "responsibility_colors",
+    "scatter",
+    "plot_ellipses",
+    "plot_density_contours",
+    "plot_log_likelihood",
+    "plot_weighted_densities_1d",
+    "plot_responsibilities_1d",
+    "label_old_faithful",
+]
+
+#: Component k is drawn in COMPONENT_COLORS[k % 8] everywhere in the book.
+COMPONENT_COLORS = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+#: Points whose component is not known (or not shown).
+DATA_COLOR = "#7f7f7f"
+
+
+def component_color(k: int) -> str:
+    """The colour of component ``k``."""
+    return COMPONENT_COLORS[k % len(COMPONENT_COLORS)]
+
+
+def responsibility_colors(resp) -> np.ndarray:
+    """Each point's colour mixed from the component colours by its responsibilities
+    (Bishop's Figure 9.8): shape ``(N, 3)`` RGB for ``resp`` of shape ``(N, K)``."""
+    resp = np.asarray(resp, dtype=np.float64)
+    palette = np.array([to_rgb(component_color(k)) for k in range(resp.shape[1])])
+    return np.clip(resp @ palette, 0.0, 1.0)
+
+
+def scatter(ax, X, labels=None, resp=None, *, s=14, alpha=0.85, **kwargs):
+    """Scatter the first two columns of ``X``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    X : array_like, shape (N, D), D >= 2
+    labels : array_like of int, shape (N,), optional
+        Colour every point by its component (one legend entry per component).
+    resp : array_like, shape (N, K), optional
+        Colour every point by its responsibilities (mixed colours).
+    s, alpha, **kwargs
+        Passed to ``ax.scatter``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if labels is not None and resp is not None:
+        raise ValueError("Give labels or resp, not both.")
+    if labels is not None:
+        labels = np.asarray(labels)
+        for k in np.unique(labels):
+            members = labels == k
+            ax.scatter(X[members, 0], X[members, 1], s=s, alpha=alpha,
+                       color=component_color(int(k)), label=f"$z_{{{int(k) + 1}}} = 1$",
+                       **kwargs)
+        return ax
+    colors = DATA_COLOR if resp is None else responsibility_colors(resp)
+    ax.scatter(X[:, 0], X[:, 1], s=s, alpha=alpha, c=colors if resp is not None else None,
+               color=None if resp is not None else colors, **kwargs)
+    return ax
+
+
+def plot_ellipses(ax, theta: Mixture, n_std=(1.0, 2.0), *, linewidth=2.0, mark_means=True,
+                  **kwargs):
+    """Draw each component's covariance as ellipses at ``n_std`` standard deviations
+    (Mahalanobis distance) around its mean, in the component's colour. Uses the first two
+    dimensions.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    theta : Mixture
+    n_std : float or sequence of float, default (1, 2)
+    linewidth : float
+    mark_means : bool
+        Also mark each mean with a cross.
+    """
+    levels = np.atleast_1d(n_std)
+    for k, (mean, covariance) in enumerate(zip(theta.means, theta.covariances_full,
+                                               strict=True)):
+        covariance = covariance[:2, :2]
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        angle = np.degrees(np.arctan2(eigenvectors[1, -1], eigenvectors[0, -1]))
+        for level in levels:
+            width, height = 2.0 * level * np.sqrt(np.maximum(eigenvalues[::-1], 0.0))
+            ax.add_patch(Ellipse(mean[:2], width, height, angle=angle, fill=False,
+                                 edgecolor=component_color(k), linewidth=linewidth,
+                                 alpha=1.0 if level == levels[0] else 0.6, **kwargs))
+        if mark_means:
+            ax.plot(mean[0], mean[1], marker="x", markersize=9, markeredgewidth=2.5,
+                    color=component_color(k))
+    return ax
+
+
+def plot_density_contours(ax, theta: Mixture, xlim, ylim, *, levels=8, resolution=150,
+                          cmap="Greys", filled=False, **kwargs):
+    """Contours of the mixture density ``p(x)`` (eq. :eq:`mixture-density`) of a
+    two-dimensional mixture over the box ``xlim x ylim``.
+
+    Returns the contour set.
+    """
+    if theta.n_features != 2:
+        raise ValueError("plot_density_contours draws two-dimensional mixtures only.")
+    xs = np.linspace(*xlim, resolution)
+    ys = np.linspace(*ylim, resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    density = np.exp(log_marginal(points, theta)).reshape(grid_x.shape)
+    draw = ax.contourf if filled else ax.contour
+    return draw(grid_x, grid_y, density, levels=levels, cmap=cmap, **kwargs)
+
+
+def plot_log_likelihood(ax, log_likelihoods, *, marker="o", color="black", **kwargs):
+    """``ln p(X | theta^(t))`` against the iteration ``t`` (EM never lets it fall)."""
+    values = np.asarray(log_likelihoods, dtype=np.float64)
+    ax.plot(np.arange(len(values)), values, marker=marker, color=color, markersize=3,
+            **kwargs)
+    ax.set_xlabel("EM iteration $t$")
+    ax.set_ylabel(r"$\ln p(\mathbf{X} \mid \boldsymbol{\theta}^{(t)})$")
+    return ax
+
+
+def plot_weighted_densities_1d(ax, theta: Mixture, x, *, show_total=True, fill=True):
+    """For a one-dimensional mixture: each ``pi_k N(x | mu_k, sigma_k^2)`` in its colour and
+    (optionally) their sum ``p(x)`` in black, over the grid ``x``."""
+    if theta.n_features != 1:
+        raise ValueError("plot_weighted_densities_1d draws one-dimensional mixtures only.")
+    x = np.asarray(x, dtype=np.float64).ravel()
+    from .likelihood import log_weighted_densities
+
+    weighted = np.exp(log_weighted_densities(x[:, None], theta))
+    for k in range(theta.n_components):
+        ax.plot(x, weighted[:, k], color=component_color(k), linewidth=2,
+                label=rf"$\pi_{k + 1}\,\mathcal{{N}}(x \mid \mu_{k + 1}, \sigma_{k + 1}^2)$")
+        if fill:
+            ax.fill_between(x, weighted[:, k], color=component_color(k), alpha=0.15)
+    if show_total:
+        ax.plot(x, weighted.sum(axis=1), color="black", linewidth=1.5, linestyle="--",
+                label="$p(x)$")
+    ax.set_ylabel("density")
+    return ax
+
+
+def plot_responsibilities_1d(ax, theta: Mixture, x):
+    """For a one-dimensional mixture: the responsibility curves ``gamma_k(x)`` over ``x``."""
+    if theta.n_features != 1:
+        raise ValueError("plot_responsibilities_1d draws one-dimensional mixtures only.")
+    x = np.asarray(x, dtype=np.float64).ravel()
+    resp = responsibilities(x[:, None], theta)
+    for k in range(theta.n_components):
+        ax.plot(x, resp[:, k], color=component_color(k), linewidth=2,
+                label=rf"$\gamma_{k + 1}(x)$")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("responsibility")
+    return ax
+
+
+def label_old_faithful(ax, standardized: bool = False):
+    """Axis labels (with units) for the Old Faithful data."""
+    if standardized:
+        ax.set_xlabel("eruption duration (standardised)")
+        ax.set_ylabel("waiting time (standardised)")
+    else:
+        ax.set_xlabel("eruption duration [min]")
+        ax.set_ylabel("waiting time to next eruption [min]")
+    return ax
