@@ -52,6 +52,7 @@ import hashlib
 import html
 import io
 import json
+import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -465,6 +466,18 @@ class Slider:
             self._widget = self._build_widget()
         return self._widget
 
+    @property
+    def controls(self) -> list[Any]:
+        """The live ipywidgets sliders, one per parameter (their value is an index)."""
+        self.widget  # noqa: B018 - builds the controls on first use
+        return list(self._controls)
+
+    @property
+    def image(self) -> Any:
+        """The live ``ipywidgets.Image`` showing the current frame's PNG."""
+        self.widget  # noqa: B018 - builds the image on first use
+        return self._image
+
     def _build_widget(self) -> Any:
         import ipywidgets
 
@@ -534,6 +547,9 @@ class Slider:
 
 
 def _same(a: Any, b: Any) -> bool:
+    # Numbers match up to rounding (0.1 * 3 is one of np.linspace(0, 0.3, 4)), others exactly.
+    if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     try:
         return bool(np.all(a == b))
     except Exception:  # noqa: BLE001 - values of any kind; unequal if not comparable
