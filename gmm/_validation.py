@@ -8,19 +8,38 @@ from numbers import Integral, Real
 import numpy as np
 
 
-def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str = "X"):
+class NonNumericDataError(ValueError, TypeError):
+    """Data that cannot be converted to floats. A ValueError like every bad input here, and
+    also the TypeError that numpy (and scikit-learn's estimator checks) use for it."""
+
+
+def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str = "X",
+            model: str = "theta"):
     """Return ``X`` as a new C-contiguous float64 array of shape (n_samples, n_features).
 
-    Raises ValueError for non-numeric, non-2-D, empty, NaN/inf input, or a feature count
-    that differs from ``n_features``.
+    Raises ValueError for sparse, complex, non-numeric, non-2-D, empty, NaN/inf input, or a
+    feature count that differs from ``n_features`` (the message names ``model``).
     """
-    try:
-        array = np.array(X, dtype=np.float64, order="C", copy=True)
-    except (TypeError, ValueError) as error:
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise ValueError(
+            f"{name} is a sparse matrix, and sparse input is not supported: a Gaussian "
+            f"mixture needs dense data. Pass {name}.toarray()."
+        )
+    try:
+        raw = np.asarray(X)
+        complex_data = np.iscomplexobj(raw)
+        if not complex_data:
+            array = np.array(raw, dtype=np.float64, order="C", copy=True)
+    except (TypeError, ValueError) as error:
+        raise NonNumericDataError(
             f"{name} must be numeric (an array of numbers); it could not be converted to "
             f"floats: {error}"
         ) from None
+    if complex_data:
+        raise ValueError(
+            f"Complex data not supported: {name} has complex entries. Pass the real part "
+            "(or real and imaginary parts as separate features)."
+        )
     if array.ndim == 1:
         raise ValueError(
             f"{name} must be 2-D, of shape (n_samples, n_features); got a 1-D array of "
@@ -33,9 +52,10 @@ def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str
             f"array of shape {array.shape}."
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
+        what = "sample(s)" if array.shape[0] == 0 else "feature(s)"
         raise ValueError(
-            f"{name} is empty (shape {array.shape}); at least one sample with at least one "
-            "feature is needed."
+            f"{name} is empty: found 0 {what} (shape={array.shape}) while a minimum of 1 "
+            "is required."
         )
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
@@ -50,8 +70,8 @@ def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str
         )
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
-            f"{name} has {array.shape[1]} features, but the model was built for "
-            f"{n_features} features."
+            f"{name} has {array.shape[1]} features, but {model} is expecting {n_features} "
+            "features as input."
         )
     return array
 

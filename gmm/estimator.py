@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import sys
 import warnings
 
 import numpy as np
@@ -32,6 +34,20 @@ class ConvergenceWarning(UserWarning):
 
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+@functools.cache
+def _sklearn_not_fitted_error(sklearn_class):
+    return type("NotFittedError", (NotFittedError, sklearn_class), {"__module__": __name__})
+
+
+def _not_fitted_error_class():
+    """:class:`NotFittedError`, which is also scikit-learn's ``NotFittedError`` when
+    scikit-learn has been imported (so its tools recognise it); gmm never imports it."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    if sklearn_exceptions is None:
+        return NotFittedError
+    return _sklearn_not_fitted_error(sklearn_exceptions.NotFittedError)
 
 
 class GaussianMixture:
@@ -326,7 +342,7 @@ class GaussianMixture:
 
     def _fitted_mixture(self):
         if not hasattr(self, "mixture_"):
-            raise NotFittedError(
+            raise _not_fitted_error_class()(
                 "This GaussianMixture instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
@@ -334,7 +350,7 @@ class GaussianMixture:
 
     def _checked(self, X):
         theta = self._fitted_mixture()
-        return theta, as_data(X, n_features=theta.n_features)
+        return theta, as_data(X, n_features=theta.n_features, model=type(self).__name__)
 
     def score_samples(self, X):
         """``ln p(x_n)`` for every point, shape ``(N,)``."""
