@@ -1,0 +1,165 @@
+"""The four covariance types (gmm/covariance.py) against direct numpy linear algebra:
+inverses and determinants from numpy.linalg, parameter counts by enumerating free entries,
+M-step estimates from explicit loops over the points."""
+
+import numpy as np
+import pytest
+
+import gmm
+from gmm.covariance import COVARIANCE_TYPES, get_covariance_type
+
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+def random_covariances(rng, covariance_type, K, D):
+    if covariance_type == "full":
+        A = rng.normal(size=(K, D, D))
+        return A @ A.transpose(0, 2, 1) + 0.5 * np.eye(D)
+    if covariance_type == "tied":
+        A = rng.normal(size=(D, D))
+        return A @ A.T + 0.5 * np.eye(D)
+    if covariance_type == "diag":
+        return rng.uniform(0.3, 2.0, size=(K, D))
+    return rng.uniform(0.3, 2.0, size=K)
+
+
+def expand(covariances, covariance_type, K, D):
+    """Every component's (D, D) matrix, written out independently of the library."""
+    if covariance_type == "full":
+        return np.array(covariances)
+    if covariance_type == "tied":
+        return np.array([covariances] * K)
+    if covariance_type == "diag":
+        return np.array([np.diag(v) for v in covariances])
+    return np.array([s * np.eye(D) for s in covariances])
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_precision_cholesky_gives_inverse_and_log_determinant(covariance_type):
+    rng = np.random.default_rng(0)
+    K, D = 3, 4
+    covariances = random_covariances(rng, covariance_type, K, D)
+    kind = get_covariance_type(covariance_type)
+    factor = kind.precisions_cholesky(covariances)
+    assert factor.shape == covariances.shape
+    full = expand(covariances, covariance_type, K, D)
+    # The precision in the type's layout, expanded, is numpy's inverse of each matrix.
+    precisions = expand(kind.precisions(factor), covariance_type, K, D)
+    np.testing.assert_allclose(precisions, np.linalg.inv(full), rtol=1e-10, atol=1e-12)
+    # sum ln diag(P) = -1/2 ln |Sigma|
+    log_det = np.broadcast_to(kind.log_det_precisions_cholesky(factor, D), (K,))
+    np.testing.assert_allclose(log_det, -0.5 * np.linalg.slogdet(full)[1], rtol=1e-12)
+    # Round trip through precisions (scikit-learn's precisions_init).
+    back = kind.covariances_from_precisions(kind.precisions(factor))
+    np.testing.assert_allclose(back, covariances, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_squared_mahalanobis_against_solve(covariance_type):
+    rng = np.random.default_rng(1)
+    K, D, N = 3, 3, 50
+    covariances = random_covariances(rng, covariance_type, K, D)
+    means = rng.normal(size=(K, D))
+    X = rng.normal(scale=2, size=(N, D))
+    kind = get_covariance_type(covariance_type)
+    distances = kind.squared_mahalanobis(X, means, kind.precisions_cholesky(covariances))
+    full = expand(covariances, covariance_type, K, D)
+    expected = np.empty((N, K))
+    for k in range(K):
+        diff = X - means[k]
+        expected[:, k] = np.einsum("nd,nd->n", diff, np.linalg.solve(full[k], diff.T).T)
+    np.testing.assert_allclose(distances, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_to_full_and_shape(covariance_type):
+    rng = np.random.default_rng(2)
+    K, D = 2, 3
+    covariances = random_covariances(rng, covariance_type, K, D)
+    kind = COVARIANCE_TYPES[covariance_type]
+    assert kind.shape(K, D) == covariances.shape
+    np.testing.assert_array_equal(
+        kind.to_full(covariances, K, D), expand(covariances, covariance_type, K, D)
+    )
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize(("K", "D"), [(1, 1), (2, 3), (4, 2), (3, 5)])
+def test_n_parameters_counts_free_entries(covariance_type, K, D):
+    # Count the free covariance entries by enumeration: a symmetric matrix is fixed by its
+    # upper triangle, a diagonal one by its diagonal, a spherical one by one number.
+    upper = len(list(zip(*np.triu_indices(D), strict=True)))
+    expected = {"full": K * upper, "tied": upper, "diag": K * D, "spherical": K}
+    assert COVARIANCE_TYPES[covariance_type].n_parameters(K, D) == expected[covariance_type]
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_estimate_against_loop_over_points(covariance_type):
+    rng = np.random.default_rng(3)
+    N, K, D = 40, 3, 2
+    X = rng.normal(size=(N, D)) * [1.0, 3.0] + [2.0, -1.0]
+    resp = rng.dirichlet(np.ones(K), size=N)
+    stats = gmm.sufficient_statistics(X, resp, covariance_type)
+    means = rng.normal(size=(K, D))  # any means: the estimate is about the given means
+    estimate = COVARIANCE_TYPES[covariance_type].estimate(stats, means, 0.0)
+    scatter = np.zeros((K, D, D))
+    counts = np.zeros(K)
+    for n in range(N):
+        for k in range(K):
+            diff = X[n] - means[k]
+            scatter[k] += resp[n, k] * np.outer(diff, diff)
+            counts[k] += resp[n, k]
+    expected = {
+        "full": scatter / counts[:, None, None],
+        "tied": scatter.sum(axis=0) / N,
+        "diag": np.array([np.diag(s) / c for s, c in zip(scatter, counts, strict=True)]),
+        "spherical": np.array(
+            [np.trace(s) / (c * D) for s, c in zip(scatter, counts, strict=True)]
+        ),
+    }[covariance_type]
+    np.testing.assert_allclose(estimate, expected, rtol=1e-10)
+    # reg_covar is added to the diagonal only.
+    regularised = COVARIANCE_TYPES[covariance_type].estimate(stats, means, 0.25)
+    added = expand(regularised, covariance_type, K, D) - expand(estimate, covariance_type, K, D)
+    np.testing.assert_allclose(added, np.broadcast_to(0.25 * np.eye(D), added.shape),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_check_rejects_wrong_shape(covariance_type):
+    rng = np.random.default_rng(4)
+    covariances = random_covariances(rng, covariance_type, 3, 2)
+    with pytest.raises(ValueError, match="must have shape"):
+        COVARIANCE_TYPES[covariance_type].check(covariances, 2, 3, "covariances")
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "covariances", "phrase"),
+    [
+        ("full", [[[1.0, 0.5], [0.4, 1.0]]], "not symmetric"),
+        ("full", [[[1.0, 2.0], [2.0, 1.0]]], "not positive definite"),
+        ("tied", [[1.0, 0.0], [0.1, 1.0]], "not symmetric"),
+        ("tied", [[0.0, 0.0], [0.0, 1.0]], "not positive definite"),
+        ("diag", [[1.0, -1.0]], "must be positive"),
+        ("spherical", [0.0], "must be positive"),
+        ("full", [[[np.nan, 0.0], [0.0, 1.0]]], "NaN"),
+    ],
+)
+def test_check_rejects_invalid_matrices(covariance_type, covariances, phrase):
+    K = 1
+    with pytest.raises(ValueError, match=phrase):
+        COVARIANCE_TYPES[covariance_type].check(np.array(covariances), K, 2, "covariances")
+
+
+def test_precisions_cholesky_names_collapsed_component():
+    covariances = np.array([np.eye(2), [[1.0, 1.0], [1.0, 1.0]]])  # singular component 1
+    with pytest.raises(ValueError, match=r"component 1.*reg_covar"):
+        COVARIANCE_TYPES["full"].precisions_cholesky(covariances)
+    with pytest.raises(ValueError, match=r"component 0.*reg_covar"):
+        COVARIANCE_TYPES["diag"].precisions_cholesky(np.array([[0.0, 1.0], [1.0, 1.0]]))
+
+
+def test_unknown_type():
+    with pytest.raises(ValueError, match="Unknown covariance_type 'banana'"):
+        get_covariance_type("banana")
+    assert get_covariance_type(COVARIANCE_TYPES["tied"]) is COVARIANCE_TYPES["tied"]
