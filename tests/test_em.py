@@ -1,0 +1,225 @@
+"""The EM loop (gmm/em.py) against scikit-learn's GaussianMixture from identical initial
+parameters, against the EM theorem (ln p(X) never decreases), against EM on repeated rows,
+and against the library's own log_likelihood on the parameter history."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+import gmm
+
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+def synthetic_data(seed=0, n=600):
+    """Three overlapping but well-separated 2-D clusters (a stable fit)."""
+    truth = gmm.Mixture(
+        [0.5, 0.3, 0.2],
+        [[0.0, 0.0], [4.0, 2.0], [-2.0, 4.0]],
+        [[[1.0, 0.4], [0.4, 1.5]], [[1.2, -0.3], [-0.3, 0.8]], [[0.6, 0.0], [0.0, 1.0]]],
+    )
+    X, _ = gmm.sample(truth, n, random_state=seed)
+    return X
+
+
+def initial_parameters(covariance_type):
+    weights = np.array([0.4, 0.35, 0.25])
+    means = np.array([[0.5, -0.5], [3.0, 2.5], [-1.5, 3.0]])
+    precisions = {
+        "full": np.array([np.eye(2), [[1.0, 0.2], [0.2, 0.8]], 0.5 * np.eye(2)]),
+        "tied": np.array([[0.9, 0.1], [0.1, 0.7]]),
+        "diag": np.array([[1.0, 0.8], [0.5, 1.2], [2.0, 1.0]]),
+        "spherical": np.array([1.0, 0.6, 1.4]),
+    }[covariance_type]
+    return weights, means, precisions
+
+
+def sklearn_fit(X, covariance_type, max_iter, reg_covar=1e-6):
+    weights, means, precisions = initial_parameters(covariance_type)
+    model = SkGaussianMixture(
+        3, covariance_type=covariance_type, max_iter=max_iter, tol=0.0, reg_covar=reg_covar,
+        weights_init=weights, means_init=means, precisions_init=precisions,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkConvergenceWarning)  # tol=0 never "converges"
+        model.fit(X)
+    return model
+
+
+def theta0(covariance_type):
+    weights, means, precisions = initial_parameters(covariance_type)
+    return gmm.Mixture.from_precisions(weights, means, precisions, covariance_type)
+
+
+def assert_relative(actual, expected, rtol):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_one_em_step_matches_sklearn(covariance_type):
+    # scikit-learn's max_iter counts E-step + M-step pairs: max_iter=1 is one of each, then a
+    # final E-step for the labels; tol=0 keeps it from stopping early. gmm.em counts alike.
+    X = synthetic_data()
+    sk = sklearn_fit(X, covariance_type, max_iter=1)
+    result = gmm.em(X, theta0(covariance_type), max_iter=1, tol=0.0, reg_covar=1e-6)
+    assert result.n_iter == sk.n_iter_ == 1
+    assert_relative(result.mixture.weights, sk.weights_, 1e-10)
+    assert_relative(result.mixture.means, sk.means_, 1e-10)
+    assert_relative(result.mixture.covariances, sk.covariances_, 1e-10)
+    assert result.lower_bound == pytest.approx(sk.lower_bound_, rel=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_25_iterations_match_sklearn(covariance_type):
+    X = synthetic_data()
+    sk = sklearn_fit(X, covariance_type, max_iter=25)
+    result = gmm.em(X, theta0(covariance_type), max_iter=25, tol=0.0, reg_covar=1e-6)
+    assert result.n_iter == sk.n_iter_ == 25
+    assert not result.converged and not sk.converged_
+    assert_relative(result.mixture.weights, sk.weights_, 1e-6)
+    assert_relative(result.mixture.means, sk.means_, 1e-6)
+    assert_relative(result.mixture.covariances, sk.covariances_, 1e-6)
+    assert result.log_likelihoods[-1] / len(X) == pytest.approx(sk.score(X), rel=1e-6)
+    assert result.lower_bound == pytest.approx(sk.lower_bound_, rel=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    covariance_type=st.sampled_from(TYPES),
+    K=st.integers(1, 4),
+    D=st.integers(1, 3),
+    spread=st.floats(0.5, 5.0),
+)
+def test_log_likelihood_never_decreases(seed, covariance_type, K, D, spread):
+    # The EM theorem (chapter 4). reg_covar=0 so that the M-step is the exact maximiser of Q
+    # (with reg_covar > 0 it is not, and ln p(X) may legitimately dip by ~reg_covar terms).
+    # The only slack is for rounding: 1e-12 relative.
+    rng = np.random.default_rng(seed)
+    N = 15 * K
+    centres = rng.normal(scale=spread, size=(K, D))
+    X = centres[rng.integers(0, K, size=N)] + rng.normal(size=(N, D)) * rng.uniform(
+        0.3, 2.0, size=D)
+    start = gmm.Mixture(
+        rng.dirichlet(np.ones(K)),
+        X[rng.choice(N, size=K, replace=False)] + rng.normal(scale=0.1, size=(K, D)),
+        {"full": lambda: np.array([np.cov(X.T).reshape(D, D) + 0.1 * np.eye(D)] * K),
+         "tied": lambda: np.cov(X.T).reshape(D, D) + 0.1 * np.eye(D),
+         "diag": lambda: rng.uniform(0.2, 3.0, size=(K, D)),
+         "spherical": lambda: rng.uniform(0.2, 3.0, size=K)}[covariance_type](),
+        covariance_type,
+    )
+    try:
+        result = gmm.em(X, start, max_iter=30, tol=0.0, reg_covar=0.0, keep_history=True)
+    except ValueError as error:
+        # Without reg_covar a component may collapse onto too few points: the singularity,
+        # reported (not a NaN). The theorem says nothing about that run.
+        assert "collapsed" in str(error)
+        assume(False)
+    log_likelihoods = np.array(result.log_likelihoods)
+    assert np.all(np.isfinite(log_likelihoods))
+    steps = np.diff(log_likelihoods)
+    assert np.all(steps >= -1e-12 * np.abs(log_likelihoods[1:]) - 1e-12), steps
+    # Entry t is ln p(X | theta^(t)).
+    for t in (0, len(result.history) // 2, len(result.history) - 1):
+        assert log_likelihoods[t] == pytest.approx(
+            gmm.log_likelihood(X, result.history[t]), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_integer_weights_equal_repeated_rows(covariance_type):
+    X = synthetic_data(seed=1, n=120)
+    counts = np.random.default_rng(2).integers(0, 4, size=len(X))
+    weighted = gmm.em(X, theta0(covariance_type), tol=0.0, max_iter=20,
+                      sample_weight=counts.astype(float))
+    repeated = gmm.em(np.repeat(X, counts, axis=0), theta0(covariance_type), tol=0.0,
+                      max_iter=20)
+    np.testing.assert_allclose(weighted.log_likelihoods, repeated.log_likelihoods, rtol=1e-10)
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(getattr(weighted.mixture, name),
+                                   getattr(repeated.mixture, name), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("fixed", [("weights",), ("means",), ("covariances",),
+                                   ("weights", "covariances")])
+def test_fixed_parameters_stay_fixed_through_em(fixed):
+    X = synthetic_data(seed=3, n=200)
+    start = theta0("full")
+    result = gmm.em(X, start, max_iter=10, tol=0.0, fixed=fixed, keep_history=True)
+    for theta in result.history:
+        for name in ("weights", "means", "covariances"):
+            same = np.array_equal(getattr(theta, name), getattr(start, name))
+            if name in fixed:
+                assert same, name
+    last = result.history[-1]
+    for name in {"weights", "means", "covariances"} - set(fixed):
+        assert not np.allclose(getattr(last, name), getattr(start, name)), name
+    assert np.all(np.diff(result.log_likelihoods) >= -1e-9)
+
+
+def test_max_iter_zero_evaluates_the_start():
+    X = synthetic_data(n=50)
+    result = gmm.em(X, theta0("diag"), max_iter=0)
+    assert result.n_iter == 0 and result.mixture is not None
+    assert result.log_likelihoods == [pytest.approx(gmm.log_likelihood(X, theta0("diag")))]
+
+
+def test_convergence_rule_is_per_point_change_below_tol():
+    X = synthetic_data(n=300)
+    result = gmm.em(X, theta0("full"), tol=1e-4, max_iter=500)
+    assert result.converged
+    ll = np.array(result.log_likelihoods) / len(X)
+    # Stopped at the first iteration whose change (per point) fell below tol.
+    changes = np.diff(ll[:-1])
+    assert abs(changes[-1]) < 1e-4
+    assert np.all(np.abs(changes[:-1]) >= 1e-4)
+    assert len(result.log_likelihoods) == result.n_iter + 1
+
+
+def test_verbose_prints_progress(capsys):
+    X = synthetic_data(n=100)
+    gmm.em(X, theta0("full"), max_iter=20, tol=0.0, verbose=1, verbose_interval=5)
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines()] == ["5", "10", "15", "20"]
+    assert "ln p(X) per point" in out
+
+
+def collapsing_data():
+    # Five identical points at 0 and the integers +-1..10: the mean is exactly 0, and a
+    # narrow component at 0 gives the other points responsibility exactly 0, so its
+    # variance becomes exactly 0 after one M-step.
+    values = [0.0] * 5 + list(range(-10, 0)) + list(range(1, 11))
+    X = np.array(values, dtype=float)[:, None]
+    start = gmm.Mixture([0.2, 0.8], [[0.0], [0.0]], [[[1e-4]], [[30.0]]])
+    return X, start
+
+
+def test_collapse_without_reg_covar_names_the_component():
+    X, start = collapsing_data()
+    with pytest.raises(ValueError, match=r"component 0.*collapsed.*reg_covar"):
+        gmm.em(X, start, reg_covar=0.0, max_iter=10)
+
+
+def test_collapse_with_reg_covar_stays_finite_and_is_flagged():
+    X, start = collapsing_data()
+    result = gmm.em(X, start, reg_covar=1e-6, max_iter=10)
+    theta = result.mixture
+    for value in (theta.weights, theta.means, theta.covariances, result.log_likelihoods):
+        assert np.all(np.isfinite(value))
+    assert theta.covariances[0, 0, 0] == pytest.approx(1e-6, rel=1e-6)
+    assert gmm.is_degenerate(theta, reg_covar=1e-6)
+
+
+def test_e_step_matches_public_functions():
+    X = synthetic_data(n=40)
+    theta = theta0("tied")
+    log_marginal, log_resp = gmm.e_step(X, theta)
+    np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-14)
+    np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), rtol=1e-14)
