@@ -31,9 +31,10 @@ __all__ = ["CovarianceType", "COVARIANCE_TYPES", "get_covariance_type"]
 
 def _collapse_message(component: str) -> str:
     return (
-        f"The covariance of {component} is not positive definite: the component has "
-        "collapsed onto too few points (the singularity of the log-likelihood, chapter 3). "
-        "Increase reg_covar, use fewer components, or scale the input data."
+        f"The covariance of {component} is not positive definite. During EM this means the "
+        "component has collapsed onto too few points (the singularity of the "
+        "log-likelihood, chapter 3): increase reg_covar, use fewer components, or scale the "
+        "input data. For given parameters: pass a symmetric positive definite matrix."
     )
 
 
@@ -96,6 +97,13 @@ class CovarianceType:
         """The precision matrices ``Sigma^{-1}`` in this type's layout."""
         raise NotImplementedError
 
+    def smallest_pivots(self, precisions_cholesky: np.ndarray, n_components: int) -> np.ndarray:
+        """Each component's smallest Cholesky pivot ``L_ii^2`` of ``Sigma_k = L L^T`` (for the
+        diagonal types, its smallest variance), shape ``(K,)``. No eigenvalue is smaller than
+        a pivot's lower bound of the spread: a pivot at rounding level means the component
+        has collapsed."""
+        raise NotImplementedError
+
     def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
         """Invert user-given precisions (used for ``precisions_init``)."""
         raise NotImplementedError
@@ -103,6 +111,18 @@ class CovarianceType:
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):
         """Raise ValueError unless ``covariances`` has the right shape and is symmetric
         positive definite."""
+        self.check_layout(covariances, n_components, n_features, name)
+        try:
+            self.precisions_cholesky(covariances)
+        except ValueError:
+            raise ValueError(f"{name} {self._not_positive_definite}.") from None
+
+    _not_positive_definite = "is not positive definite"
+
+    def check_layout(self, covariances: np.ndarray, n_components: int, n_features: int,
+                     name: str):
+        """Raise ValueError unless ``covariances`` has the right shape, is finite and (for
+        matrices) symmetric. Positive definiteness is left to :meth:`precisions_cholesky`."""
         expected = self.shape(n_components, n_features)
         if covariances.shape != expected:
             raise ValueError(
@@ -112,6 +132,19 @@ class CovarianceType:
             )
         if not np.all(np.isfinite(covariances)):
             raise ValueError(f"{name} contains NaN or infinity.")
+
+    def check_precisions(self, precisions: np.ndarray, n_components: int, n_features: int,
+                         name: str = "precisions"):
+        """Raise ValueError unless ``precisions`` has the right shape and is symmetric
+        positive definite."""
+        self.check_layout(precisions, n_components, n_features, name)
+        try:
+            self.precisions_cholesky(precisions)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be symmetric positive definite (the inverse of a covariance); "
+                "it is not."
+            ) from None
 
     def __repr__(self) -> str:
         return f"<covariance type {self.name!r}>"
@@ -163,17 +196,22 @@ class FullCovariance(CovarianceType):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky @ precisions_cholesky.transpose(0, 2, 1)
 
+    def smallest_pivots(self, precisions_cholesky, n_components):
+        # diag(P) = 1 / diag(L) because P = L^{-T} is triangular.
+        return 1.0 / np.max(np.diagonal(precisions_cholesky, axis1=1, axis2=2), axis=1) ** 2
+
     def covariances_from_precisions(self, precisions):
         return np.linalg.inv(precisions)
 
-    def check(self, covariances, n_components, n_features, name):
-        super().check(covariances, n_components, n_features, name)
-        for k, matrix in enumerate(covariances):
-            if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=1e-12):
-                raise ValueError(f"{name}[{k}] is not symmetric.")
-        for k, matrix in enumerate(covariances):
-            if np.any(np.linalg.eigvalsh(matrix) <= 0):
-                raise ValueError(f"{name}[{k}] is not positive definite.")
+    def check_layout(self, covariances, n_components, n_features, name):
+        super().check_layout(covariances, n_components, n_features, name)
+        # Positive definiteness is checked by the Cholesky factorisation that follows.
+        asymmetric = ~np.all(
+            np.isclose(covariances, covariances.transpose(0, 2, 1), rtol=1e-10, atol=1e-12),
+            axis=(1, 2),
+        )
+        if np.any(asymmetric):
+            raise ValueError(f"{name}[{int(np.argmax(asymmetric))}] is not symmetric.")
 
 
 class TiedCovariance(CovarianceType):
@@ -224,15 +262,16 @@ class TiedCovariance(CovarianceType):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky @ precisions_cholesky.T
 
+    def smallest_pivots(self, precisions_cholesky, n_components):
+        return np.full(n_components, 1.0 / np.max(np.diagonal(precisions_cholesky)) ** 2)
+
     def covariances_from_precisions(self, precisions):
         return np.linalg.inv(precisions)
 
-    def check(self, covariances, n_components, n_features, name):
-        super().check(covariances, n_components, n_features, name)
+    def check_layout(self, covariances, n_components, n_features, name):
+        super().check_layout(covariances, n_components, n_features, name)
         if not np.allclose(covariances, covariances.T, rtol=1e-10, atol=1e-12):
             raise ValueError(f"{name} is not symmetric.")
-        if np.any(np.linalg.eigvalsh(covariances) <= 0):
-            raise ValueError(f"{name} is not positive definite.")
 
 
 class DiagCovariance(CovarianceType):
@@ -279,13 +318,13 @@ class DiagCovariance(CovarianceType):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky**2
 
+    def smallest_pivots(self, precisions_cholesky, n_components):
+        return 1.0 / np.max(precisions_cholesky, axis=1) ** 2
+
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions
 
-    def check(self, covariances, n_components, n_features, name):
-        super().check(covariances, n_components, n_features, name)
-        if np.any(covariances <= 0):
-            raise ValueError(f"{name} must be positive (they are variances).")
+    _not_positive_definite = "must be positive (they are variances)"
 
 
 class SphericalCovariance(CovarianceType):
@@ -324,13 +363,13 @@ class SphericalCovariance(CovarianceType):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky**2
 
+    def smallest_pivots(self, precisions_cholesky, n_components):
+        return 1.0 / precisions_cholesky**2
+
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions
 
-    def check(self, covariances, n_components, n_features, name):
-        super().check(covariances, n_components, n_features, name)
-        if np.any(covariances <= 0):
-            raise ValueError(f"{name} must be positive (they are variances).")
+    _not_positive_definite = "must be positive (they are variances)"
 
 
 COVARIANCE_TYPES: dict[str, CovarianceType] = {

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from ._engine import em_iteration
 from ._validation import (
     as_data,
     as_sample_weight,
@@ -15,9 +16,28 @@ from ._validation import (
 )
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
-from .mstep import _check_fixed, _parameters_from_statistics, _sufficient_statistics
+from .mstep import _check_fixed, _parameters_from_statistics
 
 __all__ = ["EMResult", "em", "e_step"]
+
+#: A component whose smallest variance (Cholesky pivot) falls below this fraction of the
+#: data's largest variance is numerically a point: its variance is rounding error (the
+#: statistics carry about 1e-16 relative error), so ln p(X) would be noise. EM stops there.
+COLLAPSE_RTOL = 1e-12
+
+
+def _check_not_collapsed(theta: Mixture, data_scale: float, iteration: int) -> None:
+    pivots = theta.kind.smallest_pivots(np.asarray(theta.precisions_cholesky), theta.n_components)
+    collapsed = np.flatnonzero(pivots <= COLLAPSE_RTOL * data_scale)
+    if collapsed.size:
+        k = int(collapsed[0])
+        raise ValueError(
+            f"Component {k} collapsed at EM iteration {iteration}: its smallest variance "
+            f"({pivots[k]:.3g}) is at the rounding level of the data's scale "
+            f"({data_scale:.3g}), so it sits on a single point or a lower-dimensional set "
+            "(the singularity of the log-likelihood, chapter 3). Increase reg_covar, use "
+            "fewer components, or scale the input data."
+        )
 
 
 @dataclasses.dataclass
@@ -115,6 +135,17 @@ def em(
     # One shift for every iteration: the weighted mean of the data.
     shift = (X.mean(axis=0) if weight is None else weight @ X / total_weight)
 
+    # The engine works on the centred data; see gmm._engine for why and how.
+    centred = X - shift
+    tied_moments = None
+    if theta0.covariance_type == "tied":
+        tied_moments = centred.T @ (centred if weight is None else centred * weight[:, None])
+
+    data_scale = float(np.max(
+        np.average(centred**2, axis=0, weights=weight) if weight is not None
+        else np.mean(centred**2, axis=0)
+    ))
+
     theta = theta0
     history = [theta] if keep_history else None
     log_likelihoods = []
@@ -124,13 +155,14 @@ def em(
     start = time.perf_counter()
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
         previous = lower_bound
-        log_marginal, log_resp = e_step(X, theta)
-        log_likelihood = float(log_marginal.sum() if weight is None else weight @ log_marginal)
-        log_likelihoods.append(log_likelihood)
-        statistics = _sufficient_statistics(
-            X, np.exp(log_resp), theta.covariance_type, weight, shift
+        # E-step and the M-step's sufficient statistics, eqs. (responsibility) and
+        # (sufficient-statistics); the same numbers as e_step + sufficient_statistics.
+        log_likelihood, statistics = em_iteration(
+            centred, theta, shift, weight, total_weight, tied_moments
         )
+        log_likelihoods.append(log_likelihood)
         theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
+        _check_not_collapsed(theta, data_scale, n_iter)
         if keep_history:
             history.append(theta)
         lower_bound = log_likelihood / total_weight

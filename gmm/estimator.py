@@ -242,7 +242,7 @@ class GaussianMixture:
                 raise ValueError("means_init contains NaN or infinity.")
         if self.precisions_init is not None:
             precisions = np.array(self.precisions_init, dtype=np.float64)
-            kind.check(precisions, K, n_features, "precisions_init")
+            kind.check_precisions(precisions, K, n_features, "precisions_init")
             covariances = kind.covariances_from_precisions(precisions)
         return weights, means_, covariances
 

@@ -78,7 +78,7 @@ class Mixture:
             raise ValueError(
                 f"weights must sum to 1 (they are probabilities); they sum to {weights.sum()!r}."
             )
-        kind.check(covariances, n_components, n_features, "covariances")
+        kind.check_layout(covariances, n_components, n_features, "covariances")
         object.__setattr__(self, "covariance_type", kind.name)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "means", means)
@@ -95,7 +95,7 @@ class Mixture:
         means_array = np.asarray(means, dtype=np.float64)
         if means_array.ndim != 2:
             raise ValueError(f"means must be 2-D; got shape {means_array.shape}.")
-        kind.check(precisions, means_array.shape[0], means_array.shape[1], "precisions")
+        kind.check_precisions(precisions, means_array.shape[0], means_array.shape[1])
         return cls(weights, means, kind.covariances_from_precisions(precisions), kind.name)
 
     @property

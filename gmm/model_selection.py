@@ -59,11 +59,11 @@ def is_degenerate(theta: Mixture, reg_covar: float = 1e-6) -> bool:
     """Whether a component of ``theta`` has collapsed.
 
     A fit is degenerate when some component's covariance has a variance at the ``reg_covar``
-    floor (within a factor of 10: the data gave it essentially no spread) or a condition
-    number so small (smallest over largest eigenvalue below ``DEGENERATE_RCOND``) that it
-    lies on a lower-dimensional set, such as points that share one value. Its likelihood is
-    then large for the wrong reason (the singularity of chapter 3), so model selection must
-    not pick it, as R's mclust does not.
+    floor (within a factor of 10: the data gave it essentially no spread) or a variance so
+    small (below ``DEGENERATE_RCOND`` times the largest variance of any component) that the
+    component lies on a lower-dimensional set (such as points that share one value) or on a
+    single point. Its likelihood is then large for the wrong reason (the singularity of
+    chapter 3), so model selection must not pick it, as R's mclust does not.
 
     Parameters
     ----------
@@ -76,11 +76,15 @@ def is_degenerate(theta: Mixture, reg_covar: float = 1e-6) -> bool:
     bool
     """
     floor = 10.0 * reg_covar if reg_covar > 0 else 0.0
-    for covariance in theta.covariances_full:
-        eigenvalues = np.linalg.eigvalsh(covariance)
-        if eigenvalues[0] <= floor or eigenvalues[0] <= DEGENERATE_RCOND * eigenvalues[-1]:
-            return True
-    return False
+    spectra = [np.linalg.eigvalsh(covariance) for covariance in theta.covariances_full]
+    # Against the largest variance of the whole mixture, not of the component alone: a
+    # component collapsed onto one point (reg_covar = 0) has all its variances near zero,
+    # and so a harmless condition number of its own.
+    largest = max(eigenvalues[-1] for eigenvalues in spectra)
+    return any(
+        eigenvalues[0] <= floor or eigenvalues[0] <= DEGENERATE_RCOND * largest
+        for eigenvalues in spectra
+    )
 
 
 @dataclasses.dataclass

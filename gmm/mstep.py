@@ -244,9 +244,9 @@ def _parameters_from_statistics(statistics, reg_covar, fixed, current):
     if "covariances" in fixed:
         new_covariances = current.covariances
     else:
-        new_covariances = get_covariance_type(statistics.covariance_type).estimate(
-            statistics, new_means, reg_covar
-        )
+        kind = get_covariance_type(statistics.covariance_type)
+        # Mixture raises the ValueError that names a collapsed component (reg_covar = 0).
+        new_covariances = kind.estimate(statistics, new_means, reg_covar)
     return Mixture(new_weights, new_means, new_covariances, statistics.covariance_type)
 
 

@@ -1,0 +1,238 @@
+"""The fast engine behind :func:`gmm.em`: one EM iteration as a few large matrix products.
+
+The teaching functions (:func:`gmm.e_step`, :func:`gmm.m_step`) follow the equations
+component by component. This module computes the same quantities, but arranged for the
+processor, and the tests keep the two equal:
+
+- The data are centred once (on their weighted mean ``c``), so that the expansions below do
+  not cancel catastrophically for data far from the origin.
+- Every log joint density ``ln pi_k + ln N(x | mu_k, Sigma_k)`` is a quadratic function of
+  ``x``: with ``Lambda_k = Sigma_k^{-1}`` and ``m_k = mu_k - c``,
+  ``-1/2 x^T Lambda_k x + x^T Lambda_k m_k + (ln pi_k - D/2 ln 2 pi + 1/2 ln|Lambda_k|
+  - 1/2 m_k^T Lambda_k m_k)``.
+  So with the features ``phi(x) = [1, x, x_i x_j (i <= j)]`` (``[1, x, x_d^2]`` for diagonal
+  covariances) the ``(N, K)`` matrix of log joint densities is ONE product ``Phi @ W``.
+- The same features give every sufficient statistic of eq. :eq:`sufficient-statistics` in
+  ONE product ``Phi^T @ Gamma``: the column of ones gives ``N_k``, the ``x`` columns give
+  ``sum gamma x``, the products give ``sum gamma x x^T``.
+- The data are processed in chunks of rows, E-step and statistics together, so the
+  temporaries stay in cache and the memory is a fixed chunk, not ``O(N K)``.
+- For many features (``D(D+1)/2`` large) the quadratic features cost more than they save;
+  there the E-step is one product ``[X, 1] @ [P_1 | ... | P_K]`` of the data with every
+  precision Cholesky factor at once (the Mahalanobis terms are then sums of squares) and
+  the second moments are accumulated per component by symmetric rank-k updates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mixture import Mixture
+from .mstep import _COUNT_FLOOR, SufficientStatistics
+
+__all__ = ["em_iteration", "chunk_rows"]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+#: Target size in bytes of one chunk's largest temporary.
+_CHUNK_BYTES = 1 << 20
+
+#: Above this many features, full covariances use the factor products instead of the
+#: quadratic features.
+_QUADRATIC_FEATURES_MAX_D = 16
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per chunk so that a ``(rows, width)`` float64 temporary is about 1 MiB."""
+    return int(np.clip(_CHUNK_BYTES // (8 * max(width, 1)), 64, 1 << 16))
+
+
+def _upper_indices(n_features):
+    return np.triu_indices(n_features)
+
+
+def _feature_width(n_features: int, covariance_type: str) -> int:
+    if covariance_type == "full":
+        return 1 + n_features + n_features * (n_features + 1) // 2
+    if covariance_type == "tied":
+        return 1 + n_features
+    return 1 + 2 * n_features
+
+
+def _features(centred: np.ndarray, covariance_type: str, out: np.ndarray) -> np.ndarray:
+    n, D = centred.shape
+    phi = out[:n]
+    phi[:, 0] = 1.0
+    phi[:, 1 : 1 + D] = centred
+    if covariance_type == "full":
+        position = 1 + D
+        for i in range(D):
+            block = phi[:, position : position + D - i]
+            np.multiply(centred[:, i : i + 1], centred[:, i:], out=block)
+            position += D - i
+    elif covariance_type in ("diag", "spherical"):
+        np.multiply(centred, centred, out=phi[:, 1 + D :])
+    return phi
+
+
+def _log_joint_coefficients(theta: Mixture, shift: np.ndarray) -> np.ndarray:
+    """``W`` with ``phi(x - c) @ W = ln pi_k + ln N(x | mu_k, Sigma_k)`` (tied: without the
+    ``-1/2 x^T Lambda x`` term, the same for every component)."""
+    D, K = theta.n_features, theta.n_components
+    kind = theta.kind
+    factor = np.asarray(theta.precisions_cholesky)
+    with np.errstate(divide="ignore"):
+        constant = np.log(theta.weights) - 0.5 * D * _LOG_2PI + kind.log_det_precisions_cholesky(
+            factor, D
+        )
+    offsets = theta.means - shift
+    W = np.empty((_feature_width(D, theta.covariance_type), K))
+    if theta.covariance_type in ("full", "tied"):
+        if theta.covariance_type == "full":
+            precisions = factor @ factor.transpose(0, 2, 1)
+        else:
+            precisions = np.broadcast_to(factor @ factor.T, (K, D, D))
+        linear = np.einsum("kde,ke->kd", precisions, offsets)
+        W[0] = constant - 0.5 * np.einsum("kd,kd->k", offsets, linear)
+        W[1 : 1 + D] = linear.T
+        if theta.covariance_type == "full":
+            rows, cols = _upper_indices(D)
+            quadratic = -precisions[:, rows, cols]
+            quadratic[:, rows == cols] *= 0.5
+            W[1 + D :] = quadratic.T
+    else:
+        precisions = factor**2
+        if theta.covariance_type == "spherical":
+            precisions = np.repeat(precisions[:, None], D, axis=1)
+        W[0] = constant - 0.5 * np.einsum("kd,kd->k", offsets**2, precisions)
+        W[1 : 1 + D] = (precisions * offsets).T
+        W[1 + D :] = -0.5 * precisions.T
+    return W
+
+
+def _normalise_in_place(log_joint: np.ndarray) -> np.ndarray:
+    """Turn ``(n, K)`` log joint densities into responsibilities in place; return
+    ``ln p(x_n)``, shape ``(n,)`` (log-sum-exp, eq. :eq:`log-sum-exp`)."""
+    largest = log_joint.max(axis=1, keepdims=True)
+    np.subtract(log_joint, largest, out=log_joint)
+    np.exp(log_joint, out=log_joint)
+    total = log_joint.sum(axis=1, keepdims=True)
+    np.divide(log_joint, total, out=log_joint)
+    return (largest + np.log(total))[:, 0]
+
+
+def _statistics_from_features(T, D, covariance_type, shift, n_samples, tied_moments):
+    counts = T[0] + _COUNT_FLOOR
+    sums = T[1 : 1 + D].T.copy()
+    if covariance_type == "full":
+        rows, cols = _upper_indices(D)
+        moments = np.empty((T.shape[1], D, D))
+        moments[:, rows, cols] = T[1 + D :].T
+        moments[:, cols, rows] = T[1 + D :].T
+    elif covariance_type == "tied":
+        moments = tied_moments
+    else:
+        moments = T[1 + D :].T.copy()
+    return SufficientStatistics(counts, sums, moments, shift, n_samples, covariance_type)
+
+
+def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_samples,
+                 tied_moments=None):
+    """One E-step and the statistics of the following M-step, chunk by chunk.
+
+    Parameters
+    ----------
+    centred : ndarray, shape (N, D)
+        The data minus ``shift``.
+    theta : Mixture
+        The current parameters ``theta_old``.
+    shift : ndarray, shape (D,)
+    weight : ndarray, shape (N,), or None
+    n_samples : float
+        ``sum_n w_n``.
+    tied_moments : ndarray, shape (D, D), optional
+        ``sum_n w_n (x_n - c)(x_n - c)^T`` for the tied type (constant across iterations).
+
+    Returns
+    -------
+    log_likelihood : float
+        ``ln p(X | theta_old)``, eq. :eq:`log-likelihood`.
+    statistics : SufficientStatistics
+        Of the responsibilities under ``theta_old``.
+    """
+    N, D = centred.shape
+    kind = theta.covariance_type
+    if kind == "full" and D > _QUADRATIC_FEATURES_MAX_D:
+        return _em_iteration_factors(centred, theta, shift, weight, n_samples)
+    width = _feature_width(D, kind)
+    rows = chunk_rows(width)
+    W = _log_joint_coefficients(theta, shift)
+    buffer = np.empty((min(rows, N), width))
+    T = np.zeros((width, theta.n_components))
+    log_likelihood = 0.0
+    tied_factor = np.asarray(theta.precisions_cholesky) if kind == "tied" else None
+    for start in range(0, N, rows):
+        chunk = centred[start : start + rows]
+        phi = _features(chunk, kind, buffer)
+        resp = phi @ W
+        if tied_factor is not None:
+            y = chunk @ tied_factor
+            resp -= 0.5 * np.einsum("nd,nd->n", y, y)[:, None]
+        log_marginal = _normalise_in_place(resp)
+        if weight is None:
+            log_likelihood += log_marginal.sum()
+        else:
+            w = weight[start : start + rows]
+            log_likelihood += w @ log_marginal
+            resp *= w[:, None]
+        T += phi.T @ resp
+    statistics = _statistics_from_features(T, D, kind, shift, n_samples, tied_moments)
+    return float(log_likelihood), statistics
+
+
+def _em_iteration_factors(centred, theta, shift, weight, n_samples):
+    """Full covariances with many features: the data times every precision factor at once,
+    and the second moments by symmetric rank-k products."""
+    N, D = centred.shape
+    K = theta.n_components
+    factor = np.asarray(theta.precisions_cholesky)
+    offsets = theta.means - shift
+    # [x, 1] @ [[P_k], [-m_k^T P_k]] = (x - m_k)^T P_k for every k at once.
+    stacked = np.empty((D + 1, K * D))
+    stacked[:D] = factor.transpose(1, 0, 2).reshape(D, K * D)
+    stacked[D] = -np.einsum("kd,kde->ke", offsets, factor).reshape(K * D)
+    with np.errstate(divide="ignore"):
+        constant = np.log(theta.weights) - 0.5 * D * _LOG_2PI + np.sum(
+            np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1
+        )
+    rows = chunk_rows(K * D)
+    augmented = np.empty((min(rows, N), D + 1))
+    augmented[:, D] = 1.0
+    counts = np.zeros(K)
+    sums = np.zeros((K, D))
+    moments = np.zeros((K, D, D))
+    log_likelihood = 0.0
+    for start in range(0, N, rows):
+        chunk = centred[start : start + rows]
+        n = chunk.shape[0]
+        augmented[:n, :D] = chunk
+        y = augmented[:n] @ stacked
+        np.multiply(y, y, out=y)
+        resp = constant - 0.5 * y.reshape(n, K, D).sum(axis=2)
+        log_marginal = _normalise_in_place(resp)
+        if weight is None:
+            log_likelihood += log_marginal.sum()
+        else:
+            w = weight[start : start + n]
+            log_likelihood += w @ log_marginal
+            resp *= w[:, None]
+        counts += resp.sum(axis=0)
+        sums += resp.T @ chunk
+        root = np.sqrt(resp)
+        for k in range(K):
+            scaled = chunk * root[:, k : k + 1]
+            moments[k] += scaled.T @ scaled  # numpy computes a.T @ a as a symmetric product
+    statistics = SufficientStatistics(
+        counts + _COUNT_FLOOR, sums, moments, shift, n_samples, "full"
+    )
+    return float(log_likelihood), statistics
