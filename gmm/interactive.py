@@ -51,6 +51,7 @@ import contextlib
 import hashlib
 import html
 import io
+import itertools
 import json
 import math
 import numbers
@@ -139,7 +140,11 @@ def slider(
     description : str, optional
         Alternative text of the figure, completed by the current values.
     layout : {"constrained", "tight", None}
-        Layout engine of the figure.
+        Layout engine that places the axes. It runs on a few sample frames (the first, the
+        last and the initial value of each parameter) when the slider is made, and every
+        frame then uses the tightest of these placements: the axes stay still while the
+        slider moves, and a redraw does not pay for the layout again. With None, ``draw``
+        places its axes itself.
     colors : int or None
         Number of palette colours of the PNG frames (an exact, deterministic colour
         quantisation that makes frames about three times smaller), or None for full RGB.
@@ -331,6 +336,7 @@ class Slider:
         self.initial_index = self._initial_index(_check_keys("initial", initial, self.names))
         self.description = description or f"Figure drawn by {self._draw_name}"
 
+        self._positions = self._measure_layout()
         self.frames = [self.render(**self.values_at(index)) for index in np.ndindex(self.shape)]
         self._static_html = self._build_static_html()
         self._widget = None
@@ -347,18 +353,67 @@ class Slider:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout, facecolor="white")
+        fig = Figure(figsize=self.figsize, dpi=self.dpi, facecolor="white")
         canvas = FigureCanvasAgg(fig)
+        self._call_draw(fig, values)
+        if self._positions is not None and len(fig.axes) == len(self._positions):
+            for ax, box in zip(fig.axes, self._positions, strict=True):
+                ax.set_position(box, which="both")
+        elif self.layout is not None:
+            fig.set_layout_engine(self.layout)  # axes not as in the samples: lay out anew
         try:
-            self.draw(fig, **values)
             canvas.draw()
         except Exception as exc:
-            shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
-            raise SliderDrawError(
-                f"the draw function {self._draw_name} raised {type(exc).__name__} "
-                f"for {shown}: {exc}"
-            ) from exc
+            raise self._draw_error(values, exc) from exc
         return _encode_png(np.asarray(canvas.buffer_rgba()), self.colors)
+
+    def _call_draw(self, fig: Any, values: Mapping[str, Any]) -> None:
+        try:
+            self.draw(fig, **values)
+        except Exception as exc:
+            raise self._draw_error(values, exc) from exc
+
+    def _draw_error(self, values: Mapping[str, Any], exc: Exception) -> SliderDrawError:
+        shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
+        return SliderDrawError(
+            f"the draw function {self._draw_name} raised {type(exc).__name__} for {shown}: {exc}"
+        )
+
+    def _measure_layout(self) -> list[Any] | None:
+        """Axes boxes that fit every sample frame's layout (None: no layout engine, or
+        samples that do not have the same number of axes)."""
+        if self.layout is None:
+            return None
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.transforms import Bbox
+
+        samples = itertools.product(
+            *({0, n - 1, i} for n, i in zip(self.shape, self.initial_index, strict=True))
+        )
+        boxes: list[list[Any]] = []
+        for index in sorted(samples):
+            values = self.values_at(index)
+            fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout)
+            FigureCanvasAgg(fig)
+            self._call_draw(fig, values)
+            try:
+                fig.draw_without_rendering()
+            except Exception as exc:
+                raise self._draw_error(values, exc) from exc
+            boxes.append([ax.get_position(original=True) for ax in fig.axes])
+        if len({len(b) for b in boxes}) != 1:
+            return None
+        # The intersection of an axes' boxes leaves room for the labels of every sample.
+        return [
+            Bbox.from_extents(
+                max(b.x0 for b in same),
+                max(b.y0 for b in same),
+                min(b.x1 for b in same),
+                min(b.y1 for b in same),
+            )
+            for same in zip(*boxes, strict=True)
+        ]
 
     def values_at(self, index: Sequence[int]) -> dict[str, Any]:
         """``{name: value}`` at a tuple of indices, one per parameter."""

@@ -90,9 +90,7 @@ def data_uri_png(src):
 
 
 def test_static_html_follows_the_dom_contract_for_two_parameters():
-    s = slider(
-        draw_bump, mean=[-1.0, 0.0, 1.0], width=[0.5, 1.0], initial={"mean": 0.0}, **SMALL
-    )
+    s = slider(draw_bump, mean=[-1.0, 0.0, 1.0], width=[0.5, 1.0], initial={"mean": 0.0}, **SMALL)
     tree = parse(s.static_html)
     (root,) = tree.find("div", "gmm-slider")
     assert len(root[1]["data-gmm-slider"]) == 16
@@ -249,9 +247,44 @@ def test_draw_receives_python_values_of_the_given_sequence():
         seen.append(k)
         fig.add_subplot().set_title(str(k))
 
-    slider(draw, k=np.arange(3), **SMALL)
-    assert seen == [0, 1, 2]
+    s = slider(draw, k=np.arange(3), **SMALL)
+    assert seen[-3:] == [0, 1, 2]  # the frames, after the layout samples
+    assert set(seen) == {0, 1, 2}
     assert all(type(k) is int for k in seen)
+    assert s.values == ([0, 1, 2],)
+
+
+def test_constrained_layout_is_measured_on_samples_then_fixed_for_every_frame():
+    figures = []
+
+    def draw(fig, scale):
+        figures.append(fig)
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, scale])
+        ax.set_ylabel("a label")
+        ax.set_title(f"scale {scale}")
+
+    s = slider(draw, scale=[1, 10, 1000, 100000], **SMALL)
+    samples, frames = figures[:-4], figures[-4:]
+    assert len(samples) == 2  # the first (= initial) and the last value
+    # Different tick labels: each sample's own constrained layout puts the axes elsewhere.
+    sample_boxes = [f.axes[0].get_position(original=True).bounds for f in samples]
+    assert sample_boxes[0] != sample_boxes[1]
+    (box,) = s._positions
+    for x0, y0, width, height in sample_boxes:  # inside every sample's box
+        assert box.x0 >= x0 - 1e-12 and box.y0 >= y0 - 1e-12
+        assert box.x1 <= x0 + width + 1e-12 and box.y1 <= y0 + height + 1e-12
+    # Every frame uses that one box: the axes do not move while the slider moves.
+    assert {f.axes[0].get_position(original=True).bounds for f in frames} == {box.bounds}
+
+
+def test_frames_whose_axes_differ_are_each_laid_out_anew():
+    def draw(fig, n):
+        fig.subplots(1, n)
+
+    s = slider(draw, n=[1, 2, 3], **SMALL)
+    assert s._positions is None
+    assert len(set(s.frames)) == 3
 
 
 def test_record_sliders_collects_created_sliders():
@@ -384,9 +417,7 @@ def test_static_sliders_move_in_a_browser_with_the_keyboard(tmp_path):
             page = browser.new_page()
             problems = []
             page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on(
-                "console", lambda m: m.type in {"error", "warning"} and problems.append(m.text)
-            )
+            page.on("console", lambda m: m.type in {"error", "warning"} and problems.append(m.text))
             page.on(
                 "request",
                 lambda r: r.url.startswith(("file:", "data:")) or problems.append(r.url),
