@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make book   create .venv, install the pinned requirements and gmm, build _build/html
 #   make test   the same set-up, then lint, library tests, nbval, strict build, browser test
-# Also: make lab, make notebooks, make requirements, make clean.
+# Also: make lab, make notebooks, make requirements, make screenshot, make clean.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -27,7 +27,7 @@ define step
 endef
 
 .PHONY: book test lint test-library test-notebooks test-browser build-book lab notebooks \
-        requirements clean venv
+        requirements screenshot clean venv
 
 venv: $(STAMP)
 
@@ -86,6 +86,11 @@ lab: $(LAB_STAMP)
 # outputs are those of the current code. nbval then checks them.
 notebooks: $(STAMP)
 	$(call step,execute chapters,$(BIN)/python .ci/execute_notebooks.py)
+
+# The README's picture of a rendered chapter, from the built book (headless Chromium, offline).
+SCREENSHOT_PAGE ?= chapters/00_introduction
+screenshot: $(STAMP)
+	$(BIN)/python .ci/screenshot.py $(SCREENSHOT_PAGE) images/screenshot.png
 
 # Regenerate the pins from requirements.in in a throw-away venv, so that packages installed
 # by hand (or by `make lab`) do not leak into requirements.txt.

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # BOOK_HTML: test a book built elsewhere (`--path-output DIR` writes DIR/_build/html).
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 SCREENSHOTS = HTML.parent / "screenshots"
+# The book's sources: jupyter-book writes SOURCE/_build/html.
+SOURCE = HTML.parents[1]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 TIMEOUT_MS = 60_000
@@ -68,7 +70,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 def toc_pages() -> list[str]:
     """Document names listed in _toc.yml, with the globs expanded as Sphinx does."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load((SOURCE / "_toc.yml").read_text())
     pages = [toc["root"]]
 
     def walk(entries):
@@ -78,8 +80,8 @@ def toc_pages() -> list[str]:
             if "glob" in entry:
                 matches = sorted(
                     {
-                        str(path.relative_to(ROOT).with_suffix(""))
-                        for path in ROOT.glob(entry["glob"])
+                        str(path.relative_to(SOURCE).with_suffix(""))
+                        for path in SOURCE.glob(entry["glob"])
                         if path.suffix in {".ipynb", ".md"}
                     }
                 )
