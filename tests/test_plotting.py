@@ -1,0 +1,149 @@
+"""Figures (gmm/plotting.py) with matplotlib's Agg backend: every function draws without
+error, and component k has the same colour (matplotlib's own parsing of the palette entry)
+in every kind of figure."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
+from matplotlib.patches import Ellipse  # noqa: E402
+
+import gmm  # noqa: E402
+from gmm import plotting  # noqa: E402
+
+
+@pytest.fixture
+def ax():
+    figure, axes = plt.subplots()
+    yield axes
+    plt.close(figure)
+
+
+THETA = gmm.Mixture([0.5, 0.3, 0.2], [[0.0, 0.0], [4.0, 2.0], [-2.0, 4.0]],
+                    [[[1.0, 0.4], [0.4, 1.5]], [[1.2, -0.3], [-0.3, 0.8]], np.eye(2) * 0.5])
+
+
+def test_palette_is_distinct_and_cycles():
+    colors = [to_rgb(c) for c in plotting.COMPONENT_COLORS]
+    assert len(set(colors)) == len(colors)
+    assert plotting.component_color(0) == plotting.COMPONENT_COLORS[0]
+    assert plotting.component_color(len(colors) + 2) == plotting.COMPONENT_COLORS[2]
+
+
+def test_scatter_with_labels_uses_component_colors(ax):
+    X, z = gmm.sample(THETA, 200, random_state=0)
+    plotting.scatter(ax, X, labels=z)
+    assert len(ax.collections) == 3
+    for collection, k in zip(ax.collections, np.unique(z), strict=True):
+        face = collection.get_facecolors()[0]
+        np.testing.assert_allclose(face[:3], to_rgb(plotting.component_color(int(k))))
+        assert len(collection.get_offsets()) == np.sum(z == k)
+
+
+def test_scatter_with_responsibilities_mixes_colors(ax):
+    X, _ = gmm.sample(THETA, 50, random_state=1)
+    resp = gmm.responsibilities(X, THETA)
+    plotting.scatter(ax, X, resp=resp)
+    faces = ax.collections[0].get_facecolors()[:, :3]
+    palette = np.array([to_rgb(plotting.component_color(k)) for k in range(3)])
+    np.testing.assert_allclose(faces, np.clip(resp @ palette, 0, 1), atol=1e-12)
+    # One-hot responsibilities give exactly the component colours.
+    one_hot = plotting.responsibility_colors(np.eye(3))
+    np.testing.assert_allclose(one_hot, palette)
+    with pytest.raises(ValueError, match="not both"):
+        plotting.scatter(ax, X, labels=np.zeros(50, int), resp=resp)
+
+
+def test_scatter_without_labels_is_grey(ax):
+    plotting.scatter(ax, np.zeros((5, 2)))
+    np.testing.assert_allclose(ax.collections[0].get_facecolors()[0][:3],
+                               to_rgb(plotting.DATA_COLOR))
+
+
+def test_ellipses_have_component_colors_and_right_axes(ax):
+    plotting.plot_ellipses(ax, THETA, n_std=(1, 2))
+    ellipses = [p for p in ax.patches if isinstance(p, Ellipse)]
+    assert len(ellipses) == 6
+    for index, ellipse in enumerate(ellipses):
+        k, level = divmod(index, 2)
+        np.testing.assert_allclose(ellipse.get_edgecolor()[:3],
+                                   to_rgba(plotting.component_color(k))[:3])
+        eigenvalues = np.linalg.eigvalsh(THETA.covariances_full[k])
+        # width and height are 2 n_std sqrt(eigenvalue), the larger first.
+        np.testing.assert_allclose(sorted([ellipse.width, ellipse.height]),
+                                   2 * (level + 1) * np.sqrt(eigenvalues), rtol=1e-12)
+        np.testing.assert_allclose(ellipse.center, THETA.means[k])
+    mean_markers = [line for line in ax.lines if line.get_marker() == "x"]
+    assert [to_rgb(m.get_color()) for m in mean_markers] == [
+        to_rgb(plotting.component_color(k)) for k in range(3)]
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
+def test_ellipses_every_covariance_type(ax, covariance_type):
+    covariances = {"tied": np.eye(2), "diag": [[1.0, 2.0]] * 3, "spherical": [1.0, 2.0, 3.0]}
+    theta = gmm.Mixture(THETA.weights, THETA.means, covariances[covariance_type],
+                        covariance_type)
+    plotting.plot_ellipses(ax, theta, n_std=1, mark_means=False)
+    assert len(ax.patches) == 3 and not ax.lines
+
+
+def test_density_contours(ax):
+    contours = plotting.plot_density_contours(ax, THETA, (-5, 7), (-3, 7), resolution=40)
+    assert len(contours.levels) > 1
+    filled = plotting.plot_density_contours(ax, THETA, (-5, 7), (-3, 7), resolution=40,
+                                            filled=True)
+    assert filled.levels.max() <= 0.2  # a density of this mixture never exceeds ~0.1
+    one_d = gmm.Mixture([1.0], [[0.0]], [[[1.0]]])
+    with pytest.raises(ValueError, match="two-dimensional"):
+        plotting.plot_density_contours(ax, one_d, (0, 1), (0, 1))
+
+
+def test_log_likelihood_plot(ax):
+    plotting.plot_log_likelihood(ax, [-500.0, -420.0, -410.0, -409.5])
+    line = ax.lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2, 3])
+    np.testing.assert_array_equal(line.get_ydata(), [-500.0, -420.0, -410.0, -409.5])
+    assert "iteration" in ax.get_xlabel()
+
+
+def test_one_dimensional_plots(ax):
+    theta = gmm.Mixture([0.4, 0.6], [[-1.0], [2.0]], [[[0.5]], [[1.0]]])
+    x = np.linspace(-4, 5, 101)
+    plotting.plot_weighted_densities_1d(ax, theta, x)
+    lines = ax.lines
+    assert len(lines) == 3
+    for k in range(2):
+        assert to_rgb(lines[k].get_color()) == to_rgb(plotting.component_color(k))
+        expected = theta.weights[k] * np.exp(-(x - theta.means[k, 0]) ** 2 / (
+            2 * theta.covariances[k, 0, 0])) / np.sqrt(2 * np.pi * theta.covariances[k, 0, 0])
+        np.testing.assert_allclose(lines[k].get_ydata(), expected, rtol=1e-12)
+    np.testing.assert_allclose(lines[2].get_ydata(),
+                               lines[0].get_ydata() + lines[1].get_ydata(), rtol=1e-12)
+    ax.clear()
+    plotting.plot_responsibilities_1d(ax, theta, x)
+    total = ax.lines[0].get_ydata() + ax.lines[1].get_ydata()
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        plotting.plot_responsibilities_1d(ax, THETA, x)
+
+
+def test_old_faithful_labels(ax):
+    plotting.label_old_faithful(ax)
+    assert "[min]" in ax.get_xlabel() and "[min]" in ax.get_ylabel()
+    plotting.label_old_faithful(ax, standardized=True)
+    assert "standardised" in ax.get_xlabel()
+
+
+def test_figure_renders():
+    figure, ax = plt.subplots()
+    X = gmm.datasets.load_old_faithful()
+    model = gmm.GaussianMixture(2, random_state=0).fit(X)
+    plotting.scatter(ax, X, resp=model.predict_proba(X))
+    plotting.plot_ellipses(ax, model.mixture_)
+    plotting.label_old_faithful(ax)
+    figure.canvas.draw()  # the Agg renderer actually draws every artist
+    plt.close(figure)
