@@ -15,10 +15,10 @@ static frame for the same values.
 
 Prints, per slider: chapter, cell, parameter names, number of frames, static size (KB), the
 median live redraw (wall clock, and CPU time of the kernel's thread, which other processes on
-the machine inflate much less) and the slowest one (ms). Per chapter: the sliders' total static size and an
-estimate of the page's weight (every output as the HTML book shows it, plus the widget state
-myst-nb embeds). Exits with status 1 if a median redraw is 100 ms or more, a static slider
-is over 1.5 MB, a page over 6 MB, or a live image differs from its static frame.
+the machine inflate much less) and the slowest one (ms). Per chapter: the sliders' total static
+size and an estimate of the page's weight (every output as the HTML book shows it, plus the
+widget state myst-nb embeds). Exits with status 1 if a median redraw is 100 ms or more, a
+static slider is over 1.5 MB, a page over 6 MB, or a live image differs from its static frame.
 """
 
 from __future__ import annotations

@@ -365,7 +365,7 @@ class Slider:
             canvas.draw()
         except Exception as exc:
             raise self._draw_error(values, exc) from exc
-        return _encode_png(np.asarray(canvas.buffer_rgba()), self.colors)
+        return _encode_png(canvas, self.colors)
 
     def _call_draw(self, fig: Any, values: Mapping[str, Any]) -> None:
         try:
@@ -611,11 +611,13 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _encode_png(rgba: np.ndarray, colors: int | None) -> bytes:
-    """PNG bytes of an RGBA canvas, with no timestamp or software tag (same bytes every run)."""
+def _encode_png(canvas: Any, colors: int | None) -> bytes:
+    """PNG bytes of a drawn Agg canvas, with no timestamp or software tag (same bytes every run)."""
     from PIL import Image
 
-    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))  # the figure is opaque
+    size = canvas.get_width_height(physical=True)
+    rgba = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = rgba.convert("RGB")  # the figure is opaque (white face colour)
     if colors is not None:
         # Fast octree without dithering is a deterministic function of the pixels.
         image = image.quantize(colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
