@@ -30,12 +30,12 @@ import numpy as np
 from .mixture import Mixture
 from .mstep import _COUNT_FLOOR, SufficientStatistics
 
-__all__ = ["em_iteration", "chunk_rows"]
+__all__ = ["em_iteration", "chunk_rows", "centred_moments"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
-#: Target size in bytes of one chunk's largest temporary.
-_CHUNK_BYTES = 1 << 20
+#: Target size in bytes of one chunk's largest temporary (small enough for a core's cache).
+_CHUNK_BYTES = 1 << 18
 
 #: Above this many features, full covariances use the factor products instead of the
 #: quadratic features.
@@ -43,8 +43,20 @@ _QUADRATIC_FEATURES_MAX_D = 16
 
 
 def chunk_rows(width: int) -> int:
-    """Rows per chunk so that a ``(rows, width)`` float64 temporary is about 1 MiB."""
-    return int(np.clip(_CHUNK_BYTES // (8 * max(width, 1)), 64, 1 << 16))
+    """Rows per chunk so that a ``(rows, width)`` float64 temporary is about 256 KiB."""
+    return int(np.clip(_CHUNK_BYTES // (8 * max(width, 1)), 32, 1 << 16))
+
+
+def centred_moments(X: np.ndarray, shift: np.ndarray, weight=None, full: bool = True):
+    """``sum_n w_n (x_n - c)(x_n - c)^T`` (``full``) or its diagonal, chunk by chunk."""
+    D = X.shape[1]
+    total = np.zeros((D, D) if full else D)
+    rows = chunk_rows(D)
+    for start in range(0, X.shape[0], rows):
+        chunk = X[start : start + rows] - shift
+        weighted = chunk if weight is None else chunk * weight[start : start + rows, None]
+        total += weighted.T @ chunk if full else np.einsum("nd,nd->d", weighted, chunk)
+    return total
 
 
 def _upper_indices(n_features):
@@ -136,14 +148,14 @@ def _statistics_from_features(T, D, covariance_type, shift, n_samples, tied_mome
     return SufficientStatistics(counts, sums, moments, shift, n_samples, covariance_type)
 
 
-def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_samples,
-                 tied_moments=None):
+def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_samples,
+                 tied_moments=None, log_resp_out=None):
     """One E-step and the statistics of the following M-step, chunk by chunk.
 
     Parameters
     ----------
-    centred : ndarray, shape (N, D)
-        The data minus ``shift``.
+    X : ndarray, shape (N, D)
+        The data (centred on ``shift`` one chunk at a time).
     theta : Mixture
         The current parameters ``theta_old``.
     shift : ndarray, shape (D,)
@@ -152,6 +164,8 @@ def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight,
         ``sum_n w_n``.
     tied_moments : ndarray, shape (D, D), optional
         ``sum_n w_n (x_n - c)(x_n - c)^T`` for the tied type (constant across iterations).
+    log_resp_out : ndarray, shape (N, K), optional
+        If given, receives ``ln gamma(z_nk)`` under ``theta``.
 
     Returns
     -------
@@ -160,10 +174,10 @@ def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight,
     statistics : SufficientStatistics
         Of the responsibilities under ``theta_old``.
     """
-    N, D = centred.shape
+    N, D = X.shape
     kind = theta.covariance_type
     if kind == "full" and D > _QUADRATIC_FEATURES_MAX_D:
-        return _em_iteration_factors(centred, theta, shift, weight, n_samples)
+        return _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out)
     width = _feature_width(D, kind)
     rows = chunk_rows(width)
     W = _log_joint_coefficients(theta, shift)
@@ -172,13 +186,17 @@ def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight,
     log_likelihood = 0.0
     tied_factor = np.asarray(theta.precisions_cholesky) if kind == "tied" else None
     for start in range(0, N, rows):
-        chunk = centred[start : start + rows]
+        chunk = X[start : start + rows] - shift
         phi = _features(chunk, kind, buffer)
         resp = phi @ W
         if tied_factor is not None:
             y = chunk @ tied_factor
             resp -= 0.5 * np.einsum("nd,nd->n", y, y)[:, None]
+        if log_resp_out is not None:  # in log space, exact for tiny responsibilities
+            log_resp_out[start : start + rows] = resp
         log_marginal = _normalise_in_place(resp)
+        if log_resp_out is not None:
+            log_resp_out[start : start + rows] -= log_marginal[:, None]
         if weight is None:
             log_likelihood += log_marginal.sum()
         else:
@@ -190,10 +208,10 @@ def em_iteration(centred: np.ndarray, theta: Mixture, shift: np.ndarray, weight,
     return float(log_likelihood), statistics
 
 
-def _em_iteration_factors(centred, theta, shift, weight, n_samples):
+def _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out):
     """Full covariances with many features: the data times every precision factor at once,
     and the second moments by symmetric rank-k products."""
-    N, D = centred.shape
+    N, D = X.shape
     K = theta.n_components
     factor = np.asarray(theta.precisions_cholesky)
     offsets = theta.means - shift
@@ -213,13 +231,18 @@ def _em_iteration_factors(centred, theta, shift, weight, n_samples):
     moments = np.zeros((K, D, D))
     log_likelihood = 0.0
     for start in range(0, N, rows):
-        chunk = centred[start : start + rows]
+        chunk = X[start : start + rows]
         n = chunk.shape[0]
-        augmented[:n, :D] = chunk
+        np.subtract(chunk, shift, out=augmented[:n, :D])
+        chunk = augmented[:n, :D]
         y = augmented[:n] @ stacked
         np.multiply(y, y, out=y)
         resp = constant - 0.5 * y.reshape(n, K, D).sum(axis=2)
+        if log_resp_out is not None:
+            log_resp_out[start : start + n] = resp
         log_marginal = _normalise_in_place(resp)
+        if log_resp_out is not None:
+            log_resp_out[start : start + n] -= log_marginal[:, None]
         if weight is None:
             log_likelihood += log_marginal.sum()
         else:

@@ -15,7 +15,7 @@ class NonNumericDataError(ValueError, TypeError):
 
 def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str = "X",
             model: str = "theta"):
-    """Return ``X`` as a new C-contiguous float64 array of shape (n_samples, n_features).
+    """Return ``X`` as a C-contiguous float64 array of shape (n_samples, n_features).
 
     Raises ValueError for sparse, complex, non-numeric, non-2-D, empty, NaN/inf input, or a
     feature count that differs from ``n_features`` (the message names ``model``).
@@ -29,7 +29,8 @@ def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str
         raw = np.asarray(X)
         complex_data = np.iscomplexobj(raw)
         if not complex_data:
-            array = np.array(raw, dtype=np.float64, order="C", copy=True)
+            # No copy when X already is C-contiguous float64: nothing here writes into it.
+            array = np.ascontiguousarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise NonNumericDataError(
             f"{name} must be numeric (an array of numbers); it could not be converted to "

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from ._engine import em_iteration
+from ._engine import centred_moments, em_iteration
 from ._validation import (
     as_data,
     as_sample_weight,
@@ -135,16 +135,11 @@ def em(
     # One shift for every iteration: the weighted mean of the data.
     shift = (X.mean(axis=0) if weight is None else weight @ X / total_weight)
 
-    # The engine works on the centred data; see gmm._engine for why and how.
-    centred = X - shift
+    # The engine centres the data on `shift` chunk by chunk; see gmm._engine for why.
     tied_moments = None
     if theta0.covariance_type == "tied":
-        tied_moments = centred.T @ (centred if weight is None else centred * weight[:, None])
-
-    data_scale = float(np.max(
-        np.average(centred**2, axis=0, weights=weight) if weight is not None
-        else np.mean(centred**2, axis=0)
-    ))
+        tied_moments = centred_moments(X, shift, weight)
+    data_scale = float(np.max(centred_moments(X, shift, weight, full=False)) / total_weight)
 
     theta = theta0
     history = [theta] if keep_history else None
@@ -158,7 +153,7 @@ def em(
         # E-step and the M-step's sufficient statistics, eqs. (responsibility) and
         # (sufficient-statistics); the same numbers as e_step + sufficient_statistics.
         log_likelihood, statistics = em_iteration(
-            centred, theta, shift, weight, total_weight, tied_moments
+            X, theta, shift, weight, total_weight, tied_moments
         )
         log_likelihoods.append(log_likelihood)
         theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
@@ -178,8 +173,9 @@ def em(
             break
     else:
         n_iter = max_iter
-    log_marginal, log_resp = e_step(X, theta)
+    # A last E-step, so that the responsibilities belong to the returned theta.
+    log_resp = np.empty((X.shape[0], theta.n_components))
     log_likelihoods.append(
-        float(log_marginal.sum() if weight is None else weight @ log_marginal)
+        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp)[0]
     )
     return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history)
