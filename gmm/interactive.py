@@ -450,7 +450,7 @@ class Slider:
             "alt": self.description,
         }
         data_json = _json_for_script(data)
-        digest = hashlib.sha256(data_json.encode("ascii")).hexdigest()[:16]
+        digest = self._digest = hashlib.sha256(data_json.encode("ascii")).hexdigest()[:16]
         first = self.frame_index(self.initial_index)
         width, height = _png_size(self.frames[first])
         shown = ", ".join(
@@ -507,10 +507,6 @@ class Slider:
                 "kernel to reset this count)",
                 stacklevel=3,
             )
-
-    @property
-    def _digest(self) -> str:
-        return self._static_html.split('data-gmm-slider="', 1)[1].split('"', 1)[0]
 
     # -- live form ------------------------------------------------------------------------------
 

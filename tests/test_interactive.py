@@ -453,3 +453,50 @@ def test_static_sliders_move_in_a_browser_with_the_keyboard(tmp_path):
             assert problems == []
         finally:
             browser.close()
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+
+def test_benchmark_times_every_slider_of_a_notebook_and_flags_a_slow_one(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Two sliders"),
+        nbformat.v4.new_code_cell(
+            "import time\n"
+            "from gmm.interactive import slider\n"
+            "def line(fig, slope):\n"
+            "    fig.add_subplot().plot([0, 1], [0, slope])\n"
+            "def slow(fig, a, b):\n"
+            "    time.sleep(0.15)\n"
+            "    fig.add_subplot().plot([0, 1], [a, b])"
+        ),
+        nbformat.v4.new_code_cell("slider(line, slope=[0, 1, 2], figsize=(2, 1.5), dpi=40)"),
+        nbformat.v4.new_code_cell("slider(slow, a=[0, 1], b=[2, 3], figsize=(2, 1.5), dpi=40)"),
+    ]
+    path = tmp_path / "01_two_sliders.ipynb"
+    nbformat.write(notebook, path)
+    report = tmp_path / "report.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sliders.py"), str(path), "--repeat", "1"]
+        + ["--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # the slow slider fails the budget
+    (chapter,) = json.loads(report.read_text())
+    line, slow = chapter["sliders"]
+    assert (line["cell"], line["names"], line["frames"]) == (2, ["slope"], 3)
+    assert (slow["cell"], slow["names"], slow["frames"]) == (3, ["a", "b"], 4)
+    assert len(line["redraws_ms"]) == 2  # 0 -> 1 -> 2, one redraw per step
+    assert len(slow["redraws_ms"]) == 3  # (0,0) -> (0,1) -> (1,1) -> (1,0)
+    assert min(slow["redraws_ms"]) >= 150
+    assert line["mismatches"] == slow["mismatches"] == 0
+    assert line["static_bytes"] > 0
+    failures = [row for row in run.stdout.splitlines() if row.startswith("FAIL")]
+    # (whether the fast slider passes depends on the machine's load: not asserted)
+    assert any("cell 3 (a, b): median redraw" in row for row in failures)
