@@ -512,7 +512,7 @@ class Slider:
 
     @property
     def widget(self) -> Any:
-        """The live ipywidgets control (created on first use): sliders above the figure."""
+        """The live ipywidgets control, sliders above the figure (created on first use)."""
         if self._widget is None:
             self._widget = self._build_widget()
         return self._widget
