@@ -25,8 +25,10 @@ def _as_assignment(matrix, shape, name):
 
 
 def _expected_log_joint(weighted: np.ndarray, resp: np.ndarray) -> float:
-    # A term with gamma = 0 contributes 0 even where ln pi_k = -inf.
-    return float(np.sum(np.where(resp > 0, resp * weighted, 0.0)))
+    # A term with gamma = 0 contributes 0 even where ln pi_k = -inf (masked before the
+    # product, so that 0 * -inf raises no "invalid value" warning).
+    positive = resp > 0
+    return float(np.sum(np.where(positive, resp * np.where(positive, weighted, 0.0), 0.0)))
 
 
 def complete_data_log_likelihood(X, Z, theta: Mixture) -> float:

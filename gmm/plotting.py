@@ -25,6 +25,8 @@ __all__ = [
     "plot_log_likelihood",
     "plot_weighted_densities_1d",
     "plot_responsibilities_1d",
+    "simplex_to_cartesian",
+    "plot_simplex",
     "label_old_faithful",
 ]
 
@@ -181,6 +183,81 @@ def plot_responsibilities_1d(ax, theta: Mixture, x):
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("responsibility")
     return ax
+
+
+def simplex_to_cartesian(weights) -> np.ndarray:
+    """Points of the probability simplex for ``K = 3`` as points of an equilateral triangle.
+
+    The barycentric coordinates ``(pi_1, pi_2, pi_3)`` become
+    ``(x, y) = (pi_2 + pi_3 / 2, sqrt(3) pi_3 / 2)``: the corners ``pi_k = 1`` are
+    ``(0, 0)``, ``(1, 0)`` and ``(1/2, sqrt(3)/2)``, and distances are the same in every
+    direction of the simplex.
+
+    Parameters
+    ----------
+    weights : array_like, shape (..., 3)
+
+    Returns
+    -------
+    ndarray, shape (..., 2)
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape[-1] != 3:
+        raise ValueError(f"simplex_to_cartesian needs 3 coordinates; got shape {weights.shape}.")
+    return np.stack(
+        [weights[..., 1] + 0.5 * weights[..., 2], 0.5 * np.sqrt(3.0) * weights[..., 2]], axis=-1
+    )
+
+
+def plot_simplex(ax, values_fn, *, resolution=90, levels=12, cmap="viridis", extend="neither",
+                 corner_labels=None, **kwargs):
+    """A filled contour plot of a function over the simplex ``{pi : pi_k >= 0, sum pi_k = 1}``
+    for ``K = 3`` (a ternary plot), drawn with :func:`simplex_to_cartesian`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    values_fn : callable
+        ``values_fn(weights)`` with ``weights`` of shape ``(M, 3)`` (rows strictly inside the
+        simplex, so ``ln pi_k`` is finite) returns ``M`` values.
+    resolution : int
+        Points per side of the triangular grid.
+    levels : int or array_like
+        Contour levels (as in ``tricontourf``); values below the lowest level are drawn in
+        the colour map's "under" colour when ``extend`` is ``"min"`` or ``"both"``.
+    cmap, extend, **kwargs
+        Passed to ``ax.tricontourf``.
+    corner_labels : sequence of 3 str, optional
+        Text at the corners; default ``$\\pi_1 = 1$`` etc., in the component colours.
+
+    Returns
+    -------
+    The contour set (for a colour bar).
+    """
+    from matplotlib.tri import Triangulation
+
+    counts = [(i, j, resolution - i - j) for i in range(resolution + 1)
+              for j in range(resolution + 1 - i)]
+    # (a + 1/3) / (resolution + 1): a lattice strictly inside the triangle, summing to 1.
+    weights = (np.array(counts, dtype=np.float64) + 1.0 / 3.0) / (resolution + 1)
+    xy = simplex_to_cartesian(weights)
+    values = np.asarray(values_fn(weights), dtype=np.float64).reshape(-1)
+    contours = ax.tricontourf(Triangulation(xy[:, 0], xy[:, 1]), values, levels=levels,
+                              cmap=cmap, extend=extend, **kwargs)
+    corners = np.eye(3)
+    outline = simplex_to_cartesian(np.vstack([corners, corners[:1]]))
+    ax.plot(outline[:, 0], outline[:, 1], color="black", linewidth=1.0)
+    labels = corner_labels or [rf"$\pi_{k + 1} = 1$" for k in range(3)]
+    offsets = [(-0.04, -0.05, "right"), (0.04, -0.05, "left"), (0.0, 0.04, "center")]
+    for k, (corner, (dx, dy, align)) in enumerate(zip(simplex_to_cartesian(corners), offsets,
+                                                      strict=True)):
+        ax.text(corner[0] + dx, corner[1] + dy, labels[k], ha=align, va="center",
+                color=component_color(k), fontsize=10)
+    ax.set_aspect("equal")
+    ax.set_xlim(-0.18, 1.18)
+    ax.set_ylim(-0.1, 0.95)
+    ax.axis("off")
+    return contours
 
 
 def label_old_faithful(ax, standardized: bool = False):

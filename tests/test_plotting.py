@@ -131,6 +131,21 @@ def test_one_dimensional_plots(ax):
         plotting.plot_responsibilities_1d(ax, THETA, x)
 
 
+def test_simplex_corners_and_heat_map(ax):
+    corners = plotting.simplex_to_cartesian(np.eye(3))
+    assert np.allclose(corners, [[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+    sides = np.linalg.norm(corners - np.roll(corners, 1, axis=0), axis=1)
+    assert np.allclose(sides, 1.0)  # equilateral: no direction of the simplex is squeezed
+    seen = []
+    contours = plotting.plot_simplex(ax, lambda w: seen.append(w) or np.log(w) @ [1.0, 2.0, 3.0],
+                                     resolution=20)
+    weights = seen[0]
+    assert np.all(weights > 0) and np.allclose(weights.sum(axis=1), 1.0)
+    assert contours is not None and len(weights) == 21 * 22 // 2
+    with pytest.raises(ValueError, match="3 coordinates"):
+        plotting.simplex_to_cartesian([0.5, 0.5])
+
+
 def test_old_faithful_labels(ax):
     plotting.label_old_faithful(ax)
     assert "[min]" in ax.get_xlabel() and "[min]" in ax.get_ylabel()
