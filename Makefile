@@ -88,7 +88,7 @@ notebooks: $(STAMP)
 	$(call step,execute chapters,$(BIN)/python .ci/execute_notebooks.py)
 
 # The README's picture of a rendered chapter, from the built book (headless Chromium, offline).
-SCREENSHOT_PAGE ?= chapters/00_introduction
+SCREENSHOT_PAGE ?= chapters/02_marginal_and_responsibilities
 screenshot: $(STAMP)
 	$(BIN)/python .ci/screenshot.py $(SCREENSHOT_PAGE) images/screenshot.png
 

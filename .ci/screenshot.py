@@ -5,7 +5,7 @@ Usage: python .ci/screenshot.py [PAGE] [OUTPUT]
   OUTPUT  default: images/screenshot.png
 
 Headless Debian chromium (or $CHROMIUM) through Playwright; every non-file request aborted.
-The page is scrolled to its first numbered equation or proof block, so the shot shows
+The page is scrolled to its first proof block (else displayed equation, else figure): the shot shows
 typeset mathematics next to a figure.
 """
 
@@ -27,7 +27,7 @@ def main(page_name: str = "chapters/00_introduction", output: str = "images/scre
             executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.route(
             "**/*",
             lambda route: route.continue_()
@@ -41,7 +41,8 @@ def main(page_name: str = "chapters/00_introduction", output: str = "images/scre
         )
         page.evaluate(
             """() => {
-              const target = document.querySelector('.proof, .math.notranslate, .admonition');
+              const target = ['div.proof', 'div.math', 'div.cell_output img']
+                .map(selector => document.querySelector(selector)).find(Boolean);
               if (target) target.scrollIntoView({block: 'start'});
               window.scrollBy(0, -90);
             }"""
