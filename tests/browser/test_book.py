@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 SCREENSHOTS = HTML.parent / "screenshots"
 # The book's sources: jupyter-book writes SOURCE/_build/html.
-SOURCE = HTML.parents[1]
+SOURCE = HTML.parents[1] if (HTML.parents[1] / "_toc.yml").exists() else ROOT
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 TIMEOUT_MS = 60_000
