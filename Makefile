@@ -79,8 +79,10 @@ $(LAB_STAMP): requirements-lab.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-lab.txt
 	touch $(LAB_STAMP)
 
+# Jupyter refuses to run as root without being told (containers, CI machines).
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(LAB_STAMP)
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/jupyter lab $(LAB_FLAGS) chapters/
 
 # Re-execute every chapter in place (after a change to gmm/ or a chapter), so that the stored
 # outputs are those of the current code. nbval then checks them.
