@@ -60,6 +60,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 __all__ = [
     "MAX_PAGE_BYTES",
@@ -350,11 +353,8 @@ class Slider:
 
     def render(self, **values: Any) -> bytes:
         """Draw one frame: a fresh Figure, ``draw(fig, **values)``, then deterministic PNG bytes."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         fig = Figure(figsize=self.figsize, dpi=self.dpi, facecolor="white")
-        canvas = FigureCanvasAgg(fig)
+        canvas = _SharedRendererCanvas(fig)
         self._call_draw(fig, values)
         if self._positions is not None and len(fig.axes) == len(self._positions):
             for ax, box in zip(fig.axes, self._positions, strict=True):
@@ -384,10 +384,6 @@ class Slider:
         samples that do not have the same number of axes)."""
         if self.layout is None:
             return None
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.transforms import Bbox
-
         samples = itertools.product(
             *({0, n - 1, i} for n, i in zip(self.shape, self.initial_index, strict=True))
         )
@@ -395,7 +391,7 @@ class Slider:
         for index in sorted(samples):
             values = self.values_at(index)
             fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout)
-            FigureCanvasAgg(fig)
+            _SharedRendererCanvas(fig)
             self._call_draw(fig, values)
             try:
                 fig.draw_without_rendering()
@@ -605,6 +601,28 @@ def _same(a: Any, b: Any) -> bool:
         return bool(np.all(a == b))
     except Exception:  # noqa: BLE001 - values of any kind; unequal if not comparable
         return False
+
+
+# One Agg renderer per (width, height, dpi), kept for the life of the kernel.
+_renderers: dict[tuple[int, int, float], RendererAgg] = {}
+
+
+class _SharedRendererCanvas(FigureCanvasAgg):
+    """An Agg canvas that draws every new figure with one long-lived renderer per size.
+
+    matplotlib caches text metrics and parsed mathtext per renderer; a fresh canvas starts
+    with a fresh renderer and measures every tick label and parses every formula again. The
+    renderer holds no state that reaches the pixels (it is cleared before each draw), so the
+    frames are the same bytes as with a fresh canvas, only sooner (tests check this).
+    """
+
+    def get_renderer(self) -> RendererAgg:
+        width, height = self.get_width_height(physical=True)
+        key = (width, height, float(self.figure.dpi))
+        if key not in _renderers:
+            _renderers[key] = RendererAgg(width, height, self.figure.dpi)
+        self.renderer = _renderers[key]
+        return self.renderer
 
 
 def _encode_png(canvas: Any, colors: int | None) -> bytes:

@@ -233,6 +233,23 @@ def test_live_two_parameter_redraw_equals_the_static_frame():
         assert bytes(s.image.value) == static_png
 
 
+def test_frames_are_the_bytes_a_fresh_figure_and_canvas_give():
+    # Frames reuse one Agg renderer per size (for speed): drawing other frames first, or other
+    # sliders of the same size, must not change a frame's bytes.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    s = slider(draw_bump, mean=[-1.0, 0.0, 1.0], width=[0.5, 2.0], layout=None, **SMALL)
+    slider(draw_line, slope=[3.0, 4.0], layout=None, **SMALL)
+    for index in [(2, 1), (0, 0), (1, 1)]:
+        fig = Figure(figsize=SMALL["figsize"], dpi=SMALL["dpi"], facecolor="white")
+        canvas = FigureCanvasAgg(fig)
+        draw_bump(fig, **s.values_at(index))
+        canvas.draw()
+        fresh = interactive._encode_png(canvas, 256)
+        assert s.render(**s.values_at(index)) == fresh == s.frames[s.frame_index(index)]
+
+
 def test_initial_value_sets_both_forms():
     s = slider(draw_line, slope=np.linspace(0, 0.3, 4), initial={"slope": 0.1 * 2}, **SMALL)
     assert s.initial_index == (2,)
