@@ -26,6 +26,14 @@ Example
 ``draw(fig, **values)`` must draw into the ``fig`` it is given (``fig.add_subplot()``,
 ``fig.subplots(...)``), never through ``matplotlib.pyplot``, which would draw elsewhere.
 
+Speed: every frame is drawn once when the slider is made (for the static form) and again at
+every live move, so ``draw`` should only draw. Compute what does not depend on the slider
+outside it, and what does (an EM run, a fit per value) once per value before the call, e.g.
+``fits = {k: fit(k) for k in values}`` and ``draw`` looks ``fits[k]`` up. Fewer axes, fewer
+formulas that change from frame to frame, no colour bar or triangulation rebuilt per frame.
+``python benchmarks/sliders.py`` measures every slider of the book (median live redraw, the
+share spent inside ``draw``, static size).
+
 Static DOM contract (the browser test of the book relies on it)::
 
     <div class="gmm-slider" data-gmm-slider="<content hash>">
