@@ -57,7 +57,7 @@ lint: $(STAMP)
 test-library: $(STAMP)
 	$(call step,library tests (pytest tests/),$(BIN)/python -m pytest tests --ignore=tests/browser)
 
-NBVAL_FLAGS := --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 test-notebooks: $(STAMP)
 	$(call step,stored outputs are current (nbval),$(BIN)/python -m pytest $(NBVAL_FLAGS) chapters/)
