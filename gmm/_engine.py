@@ -123,14 +123,19 @@ def _log_joint_coefficients(theta: Mixture, shift: np.ndarray) -> np.ndarray:
 
 
 def _normalise_in_place(log_joint: np.ndarray) -> np.ndarray:
-    """Turn ``(n, K)`` log joint densities into responsibilities in place; return
-    ``ln p(x_n)``, shape ``(n,)`` (log-sum-exp, eq. :eq:`log-sum-exp`)."""
-    largest = log_joint.max(axis=1, keepdims=True)
+    """Turn ``(K, n)`` log joint densities into responsibilities in place; return
+    ``ln p(x_n)``, shape ``(n,)`` (log-sum-exp, eq. :eq:`log-sum-exp`).
+
+    Components run along the first axis so that the reductions over them are element-wise
+    operations on contiguous rows."""
+    largest = log_joint.max(axis=0)
     np.subtract(log_joint, largest, out=log_joint)
     np.exp(log_joint, out=log_joint)
-    total = log_joint.sum(axis=1, keepdims=True)
+    total = log_joint.sum(axis=0)
     np.divide(log_joint, total, out=log_joint)
-    return (largest + np.log(total))[:, 0]
+    np.log(total, out=total)
+    total += largest
+    return total
 
 
 def _statistics_from_features(T, D, covariance_type, shift, n_samples, tied_moments):
@@ -182,18 +187,19 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
     rows = chunk_rows(width)
     W = _log_joint_coefficients(theta, shift)
     buffer = np.empty((min(rows, N), width))
-    T = np.zeros((width, theta.n_components))
+    T = np.zeros((theta.n_components, width))
     log_likelihood = 0.0
     tied_factor = np.asarray(theta.precisions_cholesky) if kind == "tied" else None
+    Wt = np.ascontiguousarray(W.T)
     for start in range(0, N, rows):
         chunk = X[start : start + rows] - shift
         phi = _features(chunk, kind, buffer)
-        resp = phi @ W
+        resp = Wt @ phi.T  # (K, n): log joint densities
         if tied_factor is not None:
             y = chunk @ tied_factor
-            resp -= 0.5 * np.einsum("nd,nd->n", y, y)[:, None]
+            resp -= 0.5 * np.einsum("nd,nd->n", y, y)
         if log_resp_out is not None:  # in log space, exact for tiny responsibilities
-            log_resp_out[start : start + rows] = resp
+            log_resp_out[start : start + rows] = resp.T
         log_marginal = _normalise_in_place(resp)
         if log_resp_out is not None:
             log_resp_out[start : start + rows] -= log_marginal[:, None]
@@ -202,9 +208,9 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
         else:
             w = weight[start : start + rows]
             log_likelihood += w @ log_marginal
-            resp *= w[:, None]
-        T += phi.T @ resp
-    statistics = _statistics_from_features(T, D, kind, shift, n_samples, tied_moments)
+            resp *= w
+        T += resp @ phi
+    statistics = _statistics_from_features(T.T, D, kind, shift, n_samples, tied_moments)
     return float(log_likelihood), statistics
 
 
@@ -223,6 +229,7 @@ def _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out):
         constant = np.log(theta.weights) - 0.5 * D * _LOG_2PI + np.sum(
             np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1
         )
+    stacked_t = np.ascontiguousarray(stacked.T)
     rows = chunk_rows(K * D)
     augmented = np.empty((min(rows, N), D + 1))
     augmented[:, D] = 1.0
@@ -235,11 +242,13 @@ def _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out):
         n = chunk.shape[0]
         np.subtract(chunk, shift, out=augmented[:n, :D])
         chunk = augmented[:n, :D]
-        y = augmented[:n] @ stacked
+        y = stacked_t @ augmented[:n].T  # (K D, n): row k*D + d is ((x - m_k)^T P_k)_d
         np.multiply(y, y, out=y)
-        resp = constant - 0.5 * y.reshape(n, K, D).sum(axis=2)
+        resp = y.reshape(K, D, n).sum(axis=1)
+        resp *= -0.5
+        resp += constant[:, None]
         if log_resp_out is not None:
-            log_resp_out[start : start + n] = resp
+            log_resp_out[start : start + n] = resp.T
         log_marginal = _normalise_in_place(resp)
         if log_resp_out is not None:
             log_resp_out[start : start + n] -= log_marginal[:, None]
@@ -248,12 +257,12 @@ def _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out):
         else:
             w = weight[start : start + n]
             log_likelihood += w @ log_marginal
-            resp *= w[:, None]
-        counts += resp.sum(axis=0)
-        sums += resp.T @ chunk
+            resp *= w
+        counts += resp.sum(axis=1)
+        sums += resp @ chunk
         root = np.sqrt(resp)
         for k in range(K):
-            scaled = chunk * root[:, k : k + 1]
+            scaled = chunk * root[k][:, None]
             moments[k] += scaled.T @ scaled  # numpy computes a.T @ a as a symmetric product
     statistics = SufficientStatistics(
         counts + _COUNT_FLOOR, sums, moments, shift, n_samples, "full"
