@@ -4,11 +4,10 @@ M-step estimates from explicit loops over the points."""
 
 import numpy as np
 import pytest
+from oracles import TYPES, covariance_estimates, expand
 
 import gmm
 from gmm.covariance import COVARIANCE_TYPES, get_covariance_type
-
-TYPES = ("full", "tied", "diag", "spherical")
 
 
 def random_covariances(rng, covariance_type, K, D):
@@ -21,17 +20,6 @@ def random_covariances(rng, covariance_type, K, D):
     if covariance_type == "diag":
         return rng.uniform(0.3, 2.0, size=(K, D))
     return rng.uniform(0.3, 2.0, size=K)
-
-
-def expand(covariances, covariance_type, K, D):
-    """Every component's (D, D) matrix, written out independently of the library."""
-    if covariance_type == "full":
-        return np.array(covariances)
-    if covariance_type == "tied":
-        return np.array([covariances] * K)
-    if covariance_type == "diag":
-        return np.array([np.diag(v) for v in covariances])
-    return np.array([s * np.eye(D) for s in covariances])
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -109,14 +97,7 @@ def test_estimate_against_loop_over_points(covariance_type):
             diff = X[n] - means[k]
             scatter[k] += resp[n, k] * np.outer(diff, diff)
             counts[k] += resp[n, k]
-    expected = {
-        "full": scatter / counts[:, None, None],
-        "tied": scatter.sum(axis=0) / N,
-        "diag": np.array([np.diag(s) / c for s, c in zip(scatter, counts, strict=True)]),
-        "spherical": np.array(
-            [np.trace(s) / (c * D) for s, c in zip(scatter, counts, strict=True)]
-        ),
-    }[covariance_type]
+    expected = covariance_estimates(scatter, counts, N, covariance_type)
     np.testing.assert_allclose(estimate, expected, rtol=1e-10)
     # reg_covar is added to the diagonal only.
     regularised = COVARIANCE_TYPES[covariance_type].estimate(stats, means, 0.25)

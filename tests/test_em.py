@@ -8,42 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from oracles import TYPES, assert_relative, initial_parameters, synthetic_data
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gmm
 
-TYPES = ("full", "tied", "diag", "spherical")
-
-
-def synthetic_data(seed=0, n=600):
-    """Three overlapping but well-separated 2-D clusters (a stable fit)."""
-    truth = gmm.Mixture(
-        [0.5, 0.3, 0.2],
-        [[0.0, 0.0], [4.0, 2.0], [-2.0, 4.0]],
-        [[[1.0, 0.4], [0.4, 1.5]], [[1.2, -0.3], [-0.3, 0.8]], [[0.6, 0.0], [0.0, 1.0]]],
-    )
-    X, _ = gmm.sample(truth, n, random_state=seed)
-    return X
-
-
-def initial_parameters(covariance_type):
-    weights = np.array([0.4, 0.35, 0.25])
-    means = np.array([[0.5, -0.5], [3.0, 2.5], [-1.5, 3.0]])
-    precisions = {
-        "full": np.array([np.eye(2), [[1.0, 0.2], [0.2, 0.8]], 0.5 * np.eye(2)]),
-        "tied": np.array([[0.9, 0.1], [0.1, 0.7]]),
-        "diag": np.array([[1.0, 0.8], [0.5, 1.2], [2.0, 1.0]]),
-        "spherical": np.array([1.0, 0.6, 1.4]),
-    }[covariance_type]
-    return weights, means, precisions
-
 
 def sklearn_fit(X, covariance_type, max_iter, reg_covar=1e-6):
-    weights, means, precisions = initial_parameters(covariance_type)
     model = SkGaussianMixture(
         3, covariance_type=covariance_type, max_iter=max_iter, tol=0.0, reg_covar=reg_covar,
-        weights_init=weights, means_init=means, precisions_init=precisions,
+        **initial_parameters(covariance_type),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkConvergenceWarning)  # tol=0 never "converges"
@@ -52,14 +27,9 @@ def sklearn_fit(X, covariance_type, max_iter, reg_covar=1e-6):
 
 
 def theta0(covariance_type):
-    weights, means, precisions = initial_parameters(covariance_type)
-    return gmm.Mixture.from_precisions(weights, means, precisions, covariance_type)
-
-
-def assert_relative(actual, expected, rtol):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    scale = np.max(np.abs(expected))
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
+    start = initial_parameters(covariance_type)
+    return gmm.Mixture.from_precisions(start["weights_init"], start["means_init"],
+                                       start["precisions_init"], covariance_type)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from oracles import TYPES, assert_relative, initial_parameters, synthetic_data
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -14,8 +15,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import gmm
 import gmm.estimator
-
-TYPES = ("full", "tied", "diag", "spherical")
 
 
 @parametrize_with_checks([gmm.GaussianMixture()])
@@ -27,27 +26,6 @@ def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 
 
-def synthetic_data(seed=0, n=600):
-    truth = gmm.Mixture(
-        [0.5, 0.3, 0.2],
-        [[0.0, 0.0], [4.0, 2.0], [-2.0, 4.0]],
-        [[[1.0, 0.4], [0.4, 1.5]], [[1.2, -0.3], [-0.3, 0.8]], [[0.6, 0.0], [0.0, 1.0]]],
-    )
-    return gmm.sample(truth, n, random_state=seed)[0]
-
-
-def initial_parameters(covariance_type):
-    precisions = {
-        "full": np.array([np.eye(2), [[1.0, 0.2], [0.2, 0.8]], 0.5 * np.eye(2)]),
-        "tied": np.array([[0.9, 0.1], [0.1, 0.7]]),
-        "diag": np.array([[1.0, 0.8], [0.5, 1.2], [2.0, 1.0]]),
-        "spherical": np.array([1.0, 0.6, 1.4]),
-    }[covariance_type]
-    return {"weights_init": np.array([0.4, 0.35, 0.25]),
-            "means_init": np.array([[0.5, -0.5], [3.0, 2.5], [-1.5, 3.0]]),
-            "precisions_init": precisions}
-
-
 def both_fits(X, covariance_type, max_iter):
     settings = dict(covariance_type=covariance_type, max_iter=max_iter, tol=0.0,
                     **initial_parameters(covariance_type))
@@ -57,12 +35,6 @@ def both_fits(X, covariance_type, max_iter):
         sk = SkGaussianMixture(3, **settings).fit(X)
         ours = gmm.GaussianMixture(3, **settings).fit(X)
     return ours, sk
-
-
-def assert_relative(actual, expected, rtol):
-    expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol,
-                               atol=rtol * np.max(np.abs(expected)))
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

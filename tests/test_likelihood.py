@@ -8,47 +8,11 @@ import scipy.special
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import TYPES, full_matrices, random_mixture, scipy_log_densities
 
 import gmm
 
-TYPES = ("full", "tied", "diag", "spherical")
 SETTINGS = settings(max_examples=30, deadline=None)
-
-
-def random_mixture(rng, covariance_type, K, D):
-    weights = rng.dirichlet(2.0 * np.ones(K))
-    means = rng.normal(scale=3.0, size=(K, D))
-    if covariance_type == "full":
-        A = rng.normal(size=(K, D, D))
-        covariances = A @ A.transpose(0, 2, 1) + 0.3 * np.eye(D)
-    elif covariance_type == "tied":
-        A = rng.normal(size=(D, D))
-        covariances = A @ A.T + 0.3 * np.eye(D)
-    elif covariance_type == "diag":
-        covariances = rng.uniform(0.2, 3.0, size=(K, D))
-    else:
-        covariances = rng.uniform(0.2, 3.0, size=K)
-    return gmm.Mixture(weights, means, covariances, covariance_type)
-
-
-def full_matrices(theta):
-    """(K, D, D) covariance matrices written out here, independently of the library."""
-    K, D = theta.means.shape
-    c = np.asarray(theta.covariances)
-    if theta.covariance_type == "full":
-        return c
-    if theta.covariance_type == "tied":
-        return np.array([c] * K)
-    if theta.covariance_type == "diag":
-        return np.array([np.diag(v) for v in c])
-    return np.array([s * np.eye(D) for s in c])
-
-
-def scipy_log_densities(X, theta):
-    return np.column_stack([
-        scipy.stats.multivariate_normal(mean, cov).logpdf(X).reshape(len(X))
-        for mean, cov in zip(theta.means, full_matrices(theta), strict=True)
-    ])
 
 
 @SETTINGS

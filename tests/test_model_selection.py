@@ -7,12 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
+from oracles import TYPES
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gmm
-
-TYPES = ("full", "tied", "diag", "spherical")
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -9,27 +9,16 @@ import pytest
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import TYPES, covariance_estimates, expand
 
 import gmm
 from gmm import mstep
 
-TYPES = ("full", "tied", "diag", "spherical")
 SETTINGS = settings(max_examples=25, deadline=None)
 
 
 def soft_assignment(rng, N, K):
     return rng.dirichlet(np.ones(K), size=N)
-
-
-def expand(covariances, covariance_type, K, D):
-    c = np.asarray(covariances)
-    if covariance_type == "full":
-        return c
-    if covariance_type == "tied":
-        return np.array([c] * K)
-    if covariance_type == "diag":
-        return np.array([np.diag(v) for v in c])
-    return np.array([s * np.eye(D) for s in c])
 
 
 def direct_statistics(X, resp, weight=None):
@@ -190,12 +179,7 @@ def test_fixed_parameters_stay_fixed_and_others_update(covariance_type, fixed):
             sum(resp[n, k] * np.outer(X[n] - expected_means[k], X[n] - expected_means[k])
                 for n in range(N)) for k in range(K)
         ])
-        expected = {
-            "full": scatter / counts[:, None, None],
-            "tied": scatter.sum(axis=0) / N,
-            "diag": np.array([np.diag(s) for s in scatter]) / counts[:, None],
-            "spherical": np.array([np.trace(s) for s in scatter]) / (counts * D),
-        }[covariance_type]
+        expected = covariance_estimates(scatter, counts, N, covariance_type)
         np.testing.assert_allclose(theta.covariances, expected, rtol=1e-10)
 
 
@@ -236,12 +220,7 @@ def test_data_far_from_origin(covariance_type):
     means = (resp.T @ X) / counts[:, None]  # first pass
     scatter = np.array([(resp[:, k, None] * (X - means[k])).T @ (X - means[k])
                         for k in range(K)])  # second pass, on centred data
-    expected = {
-        "full": scatter / counts[:, None, None],
-        "tied": scatter.sum(axis=0) / N,
-        "diag": np.array([np.diag(s) for s in scatter]) / counts[:, None],
-        "spherical": np.array([np.trace(s) for s in scatter]) / (counts * D),
-    }[covariance_type]
+    expected = covariance_estimates(scatter, counts, N, covariance_type)
     np.testing.assert_allclose(theta.means, means, rtol=1e-12)
     np.testing.assert_allclose(theta.covariances, expected, rtol=1e-6, atol=1e-6 * 0.25)
     # The naive formula about the origin really is wrong here (the test has teeth).

@@ -3,10 +3,10 @@ parameters, with tolerances derived from the standard errors."""
 
 import numpy as np
 import pytest
+from oracles import TYPES, full_matrices
 
 import gmm
 
-TYPES = ("full", "tied", "diag", "spherical")
 N = 100_000
 
 
@@ -21,17 +21,6 @@ def mixture(covariance_type):
         "spherical": [1.0, 0.3, 2.5],
     }[covariance_type]
     return gmm.Mixture([0.5, 0.3, 0.2], means, covariances, covariance_type)
-
-
-def full_matrices(theta):
-    K, D = theta.means.shape
-    c = np.asarray(theta.covariances)
-    return {
-        "full": lambda: c,
-        "tied": lambda: np.array([c] * K),
-        "diag": lambda: np.array([np.diag(v) for v in c]),
-        "spherical": lambda: np.array([s * np.eye(D) for s in c]),
-    }[theta.covariance_type]()
 
 
 # Every comparison below allows 5 standard errors. There are ~50 comparisons per type, so
