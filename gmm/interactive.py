@@ -4,14 +4,15 @@ One call, :func:`slider`, turns a drawing function and the values of one or two 
 an object with two faces:
 
 - In a live kernel (JupyterLab, VS Code, Colab) it displays as an ipywidgets control: moving a
-  slider calls the drawing function again and shows the new figure.
+  slider shows the figure for the new value at once. Every frame is drawn when the slider is
+  made (the static form needs them all anyway), so a move is a look-up, not a redraw.
 - In the HTML book, where no kernel runs, the same output carries a ``text/html`` form: every
   frame rendered when the notebook was executed, embedded as PNG data URIs and switched by a
   few lines of inline JavaScript (no external script, no network). myst-nb is told to prefer
   that form (``nb_mime_priority_overrides`` in ``_config.yml``), so no dead widget is left.
 
-Both faces draw through one function (:meth:`Slider.render`), so the live and the static figure
-for the same parameter value are the same PNG bytes.
+Both faces show the frames drawn by one function (:meth:`Slider.render`), so the live and the
+static figure for the same parameter value are the same PNG bytes.
 
 Example
 -------
@@ -26,13 +27,13 @@ Example
 ``draw(fig, **values)`` must draw into the ``fig`` it is given (``fig.add_subplot()``,
 ``fig.subplots(...)``), never through ``matplotlib.pyplot``, which would draw elsewhere.
 
-Speed: every frame is drawn once when the slider is made (for the static form) and again at
-every live move, so ``draw`` should only draw. Compute what does not depend on the slider
+Speed: every frame is drawn once, when the slider is made, so a slider costs its cell
+``frames x draw time``; ``draw`` should only draw. Compute what does not depend on the slider
 outside it, and what does (an EM run, a fit per value) once per value before the call, e.g.
 ``fits = {k: fit(k) for k in values}`` and ``draw`` looks ``fits[k]`` up. Fewer axes, fewer
 formulas that change from frame to frame, no colour bar or triangulation rebuilt per frame.
-``python benchmarks/sliders.py`` measures every slider of the book (median live redraw, the
-share spent inside ``draw``, static size).
+``python benchmarks/sliders.py`` measures every slider of the book (median live response, the
+time to draw one frame, static size).
 
 Static DOM contract (the browser test of the book relies on it)::
 
@@ -558,8 +559,10 @@ class Slider:
         return ipywidgets.VBox([*self._controls, self._image])
 
     def _redraw(self, change: Any = None) -> None:
+        # The frame drawn for these values when the slider was made: the same bytes a fresh
+        # render gives (tests/test_interactive.py checks it), without the wait.
         index = tuple(control.value for control in self._controls)
-        self._image.value = self.render(**self.values_at(index))
+        self._image.value = self.frames[self.frame_index(index)]
 
     # -- display --------------------------------------------------------------------------------
 
