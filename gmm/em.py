@@ -176,6 +176,7 @@ def em(
     # A last E-step, so that the responsibilities belong to the returned theta.
     log_resp = np.empty((X.shape[0], theta.n_components))
     log_likelihoods.append(
-        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp)[0]
+        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
+                     with_statistics=False)[0]
     )
     return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history)
