@@ -23,6 +23,7 @@ def execute(path: Path) -> None:
         timeout=600,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,  # no execution timestamps: re-running leaves no diff noise
     )
     client.execute()
     nbformat.write(notebook, path)
