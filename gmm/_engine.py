@@ -138,6 +138,23 @@ def _normalise_in_place(log_joint: np.ndarray) -> np.ndarray:
     return total
 
 
+def _finish_e_step(resp, start, weight, log_resp_out) -> float:
+    """Turn a chunk's ``(K, n)`` log joint densities into (weighted) responsibilities in
+    place, fill its rows of ``log_resp_out`` if given, and return its share of
+    ``ln p(X)``."""
+    n = resp.shape[1]
+    if log_resp_out is not None:  # in log space, exact for tiny responsibilities
+        log_resp_out[start : start + n] = resp.T
+    log_marginal = _normalise_in_place(resp)
+    if log_resp_out is not None:
+        log_resp_out[start : start + n] -= log_marginal[:, None]
+    if weight is None:
+        return float(log_marginal.sum())
+    w = weight[start : start + n]
+    resp *= w
+    return float(w @ log_marginal)
+
+
 def _statistics_from_features(T, D, covariance_type, shift, n_samples, tied_moments):
     counts = T[0] + _COUNT_FLOOR
     sums = T[1 : 1 + D].T.copy()
@@ -202,17 +219,7 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
         if tied_factor is not None:
             y = chunk @ tied_factor
             resp -= 0.5 * np.einsum("nd,nd->n", y, y)
-        if log_resp_out is not None:  # in log space, exact for tiny responsibilities
-            log_resp_out[start : start + rows] = resp.T
-        log_marginal = _normalise_in_place(resp)
-        if log_resp_out is not None:
-            log_resp_out[start : start + rows] -= log_marginal[:, None]
-        if weight is None:
-            log_likelihood += log_marginal.sum()
-        else:
-            w = weight[start : start + rows]
-            log_likelihood += w @ log_marginal
-            resp *= w
+        log_likelihood += _finish_e_step(resp, start, weight, log_resp_out)
         if with_statistics:
             T += resp @ phi
     if not with_statistics:
@@ -276,17 +283,7 @@ def _em_iteration_factors(X, theta, shift, weight, n_samples, log_resp_out, with
         resp += y2.reshape(K, D - h, n).sum(axis=1)
         resp *= -0.5
         resp += constant[:, None]
-        if log_resp_out is not None:
-            log_resp_out[start : start + n] = resp.T
-        log_marginal = _normalise_in_place(resp)
-        if log_resp_out is not None:
-            log_resp_out[start : start + n] -= log_marginal[:, None]
-        if weight is None:
-            log_likelihood += log_marginal.sum()
-        else:
-            w = weight[start : start + n]
-            log_likelihood += w @ log_marginal
-            resp *= w
+        log_likelihood += _finish_e_step(resp, start, weight, log_resp_out)
         if not with_statistics:
             continue
         counts += resp.sum(axis=1)
