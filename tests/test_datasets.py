@@ -72,3 +72,16 @@ def test_make_mixture():
     assert abs(X3.mean() - 5.0) < 5 * 0.1 / np.sqrt(100)  # 5 standard errors
     with pytest.raises(ValueError, match="n_samples"):
         datasets.make_mixture(0)
+
+
+def test_running_example_responsibilities_are_the_logistic_function():
+    # Independent: Bayes' rule typed out with scipy's normal density.
+    import scipy.stats
+
+    X, theta = gmm.datasets.load_running_example()
+    x = X[:, 0]
+    joint = [0.5 * scipy.stats.norm.pdf(x, loc=mu, scale=2.0) for mu in (1.0, 5.0)]
+    gamma_1 = joint[0] / (joint[0] + joint[1])
+    np.testing.assert_allclose(gamma_1, 1 / (1 + np.exp(x - 3)), rtol=1e-12)
+    np.testing.assert_allclose(gamma_1.sum(), 3.0, rtol=1e-12)
+    np.testing.assert_allclose(gmm.responsibilities(X, theta)[:, 0], gamma_1, rtol=1e-12)

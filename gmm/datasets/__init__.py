@@ -10,7 +10,13 @@ from .._validation import as_data, check_positive_int, check_random_state
 from ..mixture import Mixture
 from ..sampling import sample
 
-__all__ = ["load_old_faithful", "standardize", "make_mixture", "OLD_FAITHFUL_COLUMNS"]
+__all__ = [
+    "load_old_faithful",
+    "load_running_example",
+    "standardize",
+    "make_mixture",
+    "OLD_FAITHFUL_COLUMNS",
+]
 
 #: The columns of :func:`load_old_faithful`, both in minutes.
 OLD_FAITHFUL_COLUMNS = ("eruptions", "waiting")
@@ -89,3 +95,27 @@ def make_mixture(n_samples: int = 500, theta: Mixture | None = None, random_stat
         )
     X, z = sample(theta, n_samples, check_random_state(random_state))
     return X, z, theta
+
+
+def load_running_example():
+    """The book's hand-computable running example: six points on a line and a start, K = 2.
+
+    The points are ``x = (0, 1, 2, 4, 5, 6)``; the start ``theta_old`` has equal weights
+    ``pi = (1/2, 1/2)``, means ``mu = (1, 5)`` and equal variances ``sigma^2 = (4, 4)``. With
+    equal weights and variances the responsibility of component 1 is the logistic function of
+    a linear function of ``x``: ``gamma_1(x) = 1 / (1 + exp(x - 3))`` (chapter 2), so a reader
+    can compute every quantity of chapters 1-6 by hand, with a table of ``e^k``: the
+    responsibilities are ``sigma(3), sigma(2), sigma(1), sigma(-1), sigma(-2), sigma(-3)``, the
+    effective counts ``N_1 = N_2 = 3`` (the points pair up as ``sigma(a) + sigma(-a) = 1``).
+
+    Returns
+    -------
+    X : ndarray, shape (6, 1)
+    theta_old : Mixture
+        The start, with ``covariance_type="full"`` (covariances of shape ``(2, 1, 1)``).
+    """
+    X = np.array([[0.0], [1.0], [2.0], [4.0], [5.0], [6.0]])
+    theta_old = Mixture(
+        weights=[0.5, 0.5], means=[[1.0], [5.0]], covariances=[[[4.0]], [[4.0]]]
+    )
+    return X, theta_old
