@@ -105,5 +105,9 @@ class DaskPasses:
             for block, weight, start in zip(self.blocks, self.weights, self.starts,
                                             strict=True)
         ]
-        (parts,) = dask.compute(parts)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        (sample,) = dask.compute(dask.delayed(_concatenate_rows, pure=True)(parts))
+        return sample
+
+
+def _concatenate_rows(parts):
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

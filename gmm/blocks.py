@@ -59,6 +59,9 @@ __all__ = [
 #: cache-sized chunks of it).
 BLOCK_BYTES = 1 << 23
 
+#: Fewest rows per block (a smaller block is all per-call overhead).
+_MIN_BLOCK_ROWS = 1024
+
 #: Rows drawn for the k-means++ seeding at scale.
 SEED_SAMPLE_ROWS = 20_000
 
@@ -272,7 +275,7 @@ class LocalPasses:
         self.n_rows, self.n_features = (int(n) for n in X.shape)
         self.weight = weight
         if block_rows is None:
-            block_rows = max(1024, BLOCK_BYTES // (8 * max(self.n_features, 1)))
+            block_rows = max(_MIN_BLOCK_ROWS, BLOCK_BYTES // (8 * max(self.n_features, 1)))
         self.block_rows = int(block_rows)
         self.bounds = [
             (start, min(start + self.block_rows, self.n_rows))
