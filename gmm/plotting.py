@@ -1,7 +1,8 @@
 """Figures for the book, so that every chapter draws the same thing the same way.
 
 Component ``k`` has the colour ``COMPONENT_COLORS[k]`` on every page (the Okabe-Ito
-palette, readable with every common colour-vision deficiency). Needs matplotlib, which
+palette, readable with every common colour-vision deficiency). Needs matplotlib (and daft-pgm
+for the graphical model), which
 ``import gmm`` does not.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "simplex_to_cartesian",
     "plot_simplex",
     "label_old_faithful",
+    "plot_graphical_model",
 ]
 
 #: Component k is drawn in COMPONENT_COLORS[k % 8] everywhere in the book.
@@ -268,4 +270,71 @@ def label_old_faithful(ax, standardized: bool = False):
     else:
         ax.set_xlabel("eruption duration [min]")
         ax.set_ylabel("waiting time to next eruption [min]")
+    return ax
+
+
+# Grid coordinates (daft's units, 2 cm each) of Bishop's Figure 9.6: the parameters outside
+# the plate, z_n above x_n inside it.
+_GRAPH_SHAPE = (3.5, 2.6)
+_GRAPH_NODES = {
+    "pi": (r"$\boldsymbol{\pi}$", 0.45, 1.9, True),
+    "z": (r"$\mathbf{z}_n$", 1.6, 1.9, False),
+    "x": (r"$\mathbf{x}_n$", 1.6, 0.8, False),
+    "mu": (r"$\boldsymbol{\mu}$", 2.95, 1.3, True),
+    "Sigma": (r"$\boldsymbol{\Sigma}$", 2.95, 0.5, True),
+}
+_GRAPH_EDGES = (("pi", "z"), ("z", "x"), ("mu", "x"), ("Sigma", "x"))
+_GRAPH_PLATE = (1.05, 0.15, 1.15, 2.35)
+
+
+def plot_graphical_model(ax=None, *, latent_observed=False):
+    """The graphical model of a Gaussian mixture (Bishop's Figure 9.6), drawn with daft.
+
+    Each ``z_n`` points to its ``x_n`` inside a plate over ``n = 1, ..., N``; the
+    parameters ``pi``, ``mu`` and ``Sigma`` (small filled dots: fixed, not random) sit
+    outside it and point in. Observed variables are shaded: ``x_n`` always, ``z_n`` only
+    for the complete data (chapter 4).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        Draw into this axes (its limits and aspect are set; the graph is drawn at its
+        natural size of about 3.5 x 2.6 inches, so give it about that much room).
+        Default: a new figure of exactly that size.
+    latent_observed : bool, default False
+        Shade ``z_n`` too: the graph of the complete data ``{X, Z}``.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import daft
+
+    pgm = daft.PGM(shape=_GRAPH_SHAPE, origin=(0.0, 0.0))
+    for name, (label, x, y, fixed) in _GRAPH_NODES.items():
+        observed = name == "x" or (name == "z" and latent_observed)
+        pgm.add_node(name, label, x, y, fixed=fixed, observed=observed)
+    for parent, child in _GRAPH_EDGES:
+        pgm.add_edge(parent, child)
+    pgm.add_plate(list(_GRAPH_PLATE), label=r"$n = 1, \ldots, N$", shift=0.0)
+    if ax is None:
+        pgm.render()
+        return pgm.ax
+    # daft draws only into a figure it makes itself; to draw into the caller's axes we
+    # give its rendering context that axes and render the pieces (pinned daft-pgm 0.1.4;
+    # tests/test_plotting.py checks every piece is drawn).
+    context = pgm._ctx
+    context._figure, context._ax = ax.figure, ax
+    lower = context.convert(*context.origin)
+    upper = context.convert(*(context.origin + context.shape))
+    ax.set_xlim(lower[0], upper[0])
+    ax.set_ylim(lower[1], upper[1])
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for plate in pgm._plates:
+        plate.render(context)
+    for edge in pgm._edges:
+        edge.render(context)
+    for node in pgm._nodes.values():
+        node.render(context)
     return ax
