@@ -30,6 +30,7 @@ __all__ = [
     "plot_simplex",
     "label_old_faithful",
     "plot_graphical_model",
+    "match_components",
 ]
 
 #: Component k is drawn in COMPONENT_COLORS[k % 8] everywhere in the book.
@@ -51,6 +52,52 @@ DATA_COLOR = "#7f7f7f"
 def component_color(k: int) -> str:
     """The colour of component ``k``."""
     return COMPONENT_COLORS[k % len(COMPONENT_COLORS)]
+
+
+def match_components(theta: Mixture, reference: Mixture) -> Mixture:
+    """``theta`` relabelled so that its components get the colours of the ``reference``
+    components they resemble: for figures of several fits (say ``K = 2, 3, 4``) in which the
+    same group of points should keep its colour.
+
+    Each of the ``K_ref`` reference components is matched to a different component of
+    ``theta``, minimising the sum of the squared Mahalanobis distances between matched means
+    (measured with the reference component's covariance, so the units of the features do not
+    matter). Matched components come first, in the reference's order; the others follow in
+    their own order. The mixture itself is unchanged (:meth:`Mixture.permuted`).
+
+    Parameters
+    ----------
+    theta : Mixture
+        ``K`` components, ``K >= K_ref``.
+    reference : Mixture
+        ``K_ref`` components, the same number of features.
+
+    Returns
+    -------
+    Mixture
+    """
+    from itertools import permutations
+    from math import perm
+
+    n_theta, n_reference = theta.n_components, reference.n_components
+    if theta.n_features != reference.n_features:
+        raise ValueError(f"theta has {theta.n_features} features and reference "
+                         f"{reference.n_features}; they must be the same.")
+    if n_theta < n_reference:
+        raise ValueError(f"theta has fewer components ({n_theta}) than reference "
+                         f"({n_reference}): match the larger mixture to the smaller one.")
+    if perm(n_theta, n_reference) > 100_000:
+        raise ValueError("too many components to try every matching (at most about 8).")
+    cost = np.empty((n_reference, n_theta))
+    for j, (mean, covariance) in enumerate(zip(reference.means, reference.covariances_full,
+                                               strict=True)):
+        difference = theta.means - mean
+        cost[j] = np.einsum("kd,kd->k", difference, np.linalg.solve(covariance, difference.T).T)
+    rows = np.arange(n_reference)
+    best = min(permutations(range(n_theta), n_reference),
+               key=lambda chosen: cost[rows, list(chosen)].sum())
+    rest = [k for k in range(n_theta) if k not in best]
+    return theta.permuted(list(best) + rest)
 
 
 def responsibility_colors(resp) -> np.ndarray:

@@ -240,3 +240,33 @@ def test_graphical_model_renders_the_same_every_time():
         plt.close(ax.figure)
         images.append(buffer.getvalue())
     assert images[0] == images[1]
+
+
+def test_match_components_undoes_a_relabelling_and_keeps_the_mixture():
+    rng = np.random.default_rng(3)
+    means = rng.normal(scale=10.0, size=(4, 2))
+    theta = gmm.Mixture(np.full(4, 0.25), means, np.eye(2)[None].repeat(4, axis=0))
+    order = [2, 0, 3, 1]
+    shuffled = theta.permuted(order)
+    matched = plotting.match_components(shuffled, theta)
+    np.testing.assert_array_equal(matched.means, theta.means)
+    # A reference with fewer components: its two groups keep their colours, the rest follow.
+    reference = gmm.Mixture([0.5, 0.5], means[[3, 1]] + 0.1, np.eye(2)[None].repeat(2, axis=0))
+    matched = plotting.match_components(shuffled, reference)
+    np.testing.assert_array_equal(matched.means[:2], means[[3, 1]])
+    assert sorted(map(tuple, matched.means[2:])) == sorted(map(tuple, means[[0, 2]]))
+    X = rng.normal(size=(20, 2))
+    assert np.isclose(gmm.log_likelihood(X, matched), gmm.log_likelihood(X, theta))
+
+
+def test_match_components_uses_the_reference_covariance():
+    # In units where the second feature is 100 times larger, Euclidean distance would pair
+    # by the second coordinate; the Mahalanobis distance of the reference pairs correctly.
+    reference = gmm.Mixture([0.5, 0.5], [[0.0, 0.0], [1.0, 100.0]],
+                            [np.diag([0.01, 1e4])] * 2)
+    theta = gmm.Mixture([0.5, 0.5], [[1.0, 40.0], [0.0, 60.0]], [np.eye(2)] * 2)
+    matched = plotting.match_components(theta, reference)
+    np.testing.assert_array_equal(matched.means, [[0.0, 60.0], [1.0, 40.0]])
+    with pytest.raises(ValueError, match="fewer components"):
+        plotting.match_components(reference.permuted([0, 1]).replace(
+            weights=[1.0], means=[[0.0, 0.0]], covariances=[np.eye(2)]), theta)
