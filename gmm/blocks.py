@@ -29,8 +29,8 @@ import mmap
 import numpy as np
 
 from ._engine import centred_moments, em_iteration
+from .algorithm import EMResult, _check_not_collapsed, e_step
 from .covariance import get_covariance_type
-from .em import _check_not_collapsed, e_step
 from .initialization import _squared_distances, kmeans_plusplus
 from .mixture import Mixture
 from .mstep import (
@@ -324,8 +324,8 @@ def passes_for(X, weight=None, block_rows=None):
 
 
 def data_summary(passes):
-    """``(shift, data_scale, n_samples)``: the weighted mean of the data, its largest
-    variance (the scale of :data:`gmm.em.COLLAPSE_RTOL`) and ``sum_n w_n``, in one pass."""
+    """``(shift, scale, n_samples)``: the weighted mean of the data, its largest variance
+    and ``sum_n w_n``, in one pass (cached on ``passes``)."""
     if getattr(passes, "summary", None) is not None:
         return passes.summary
     moments = passes.map_reduce(_moments_result)[0]
@@ -351,10 +351,8 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
     EMResult
         As :func:`gmm.em`, with ``log_resp`` None (it would be ``N x K``).
     """
-    from .em import EMResult
 
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
-    _, data_scale, total = data_summary(passes)
     theta = theta0
     history = [theta] if keep_history else None
     log_likelihoods = []
@@ -366,10 +364,10 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
         log_likelihood, statistics = passes.map_reduce(block_em_statistics, theta)
         log_likelihoods.append(float(log_likelihood))
         theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
-        _check_not_collapsed(theta, data_scale, n_iter)
+        _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:
             history.append(theta)
-        lower_bound = log_likelihood / total
+        lower_bound = log_likelihood / statistics.n_samples
         if abs(lower_bound - previous) < tol:
             converged = True
             break
