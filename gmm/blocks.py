@@ -53,6 +53,8 @@ __all__ = [
     "block_em_statistics",
     "block_moments",
     "pairwise_sum",
+    "iteration_graph",
+    "task_counts",
 ]
 
 #: Bytes of one block read from a memmap or an HDF5/zarr dataset (the engine then works on
@@ -459,3 +461,26 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
     if means_ is None:
         means_ = estimated_means
     return Mixture(weights, means_, covariances, kind.name)
+
+
+# -- looking at the Dask graph (chapter 9) -------------------------------------------------
+
+
+def iteration_graph(X, theta: Mixture, sample_weight=None):
+    """The Dask graph of one EM pass over the dask array ``X`` under ``theta``: its delayed
+    root, which computes ``(ln p(X | theta), statistics)`` (nothing is computed here)."""
+    from ._dask import DaskPasses  # dask is optional
+
+    return DaskPasses(X, sample_weight).graph(block_em_statistics, theta)
+
+
+def task_counts(collection) -> dict:
+    """``{kind of task: number}`` in the graph of a Dask collection, the kinds named by
+    Dask's key prefixes (the function or array name), sorted by name."""
+    from dask.utils import key_split
+
+    counts = {}
+    for key in dict(collection.__dask_graph__()):
+        kind = key_split(key)
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
