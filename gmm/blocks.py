@@ -4,7 +4,7 @@ The M-step needs the data only through the sufficient statistics of eq.
 :eq:`sufficient-statistics`, and those are sums over points. So one EM iteration is a
 map-reduce: every block of rows yields its log-likelihood share and its statistics
 (:func:`block_em_statistics`, the engine's own chunked E-step), and the blocks' statistics
-are added (:meth:`gmm.SufficientStatistics.__add__`, the shifted pairwise update of eq.
+are added (``SufficientStatistics.__add__``, the shifted pairwise update of eq.
 :eq:`merge-shifted`). The result is the in-memory fit's, not an approximation of it: the
 same numbers, summed in another (fixed) order.
 
@@ -14,10 +14,10 @@ origin lose no digits, and the merge re-centres one block's statistics on the ot
 
 The data can be any array-like that gives its rows in slices: a ``numpy.memmap``, an HDF5
 or zarr dataset, or a ``dask.array.Array`` (then every pass is a Dask computation, see
-:mod:`gmm._dask`). Memory is one block and the engine's chunk buffers, whatever ``N`` is.
+``gmm._dask``). Memory is one block and the engine's chunk buffers, whatever ``N`` is.
 
 The functions named ``block_*`` are the map (pure, on one block in memory); the classes
-:class:`LocalPasses` and :class:`gmm._dask.DaskPasses` run them over every block and
+:class:`LocalPasses` and ``gmm._dask.DaskPasses`` run them over every block and
 reduce; :func:`em_blocks`, :func:`initial_mixture` and :func:`kmeans_blocks` are the
 algorithms, written once for both.
 """
@@ -129,7 +129,7 @@ def block_moments(block, weight, start=0) -> SufficientStatistics:
 def block_em_statistics(block, weight, start, theta: Mixture, with_statistics=True):
     """One block's share of an EM iteration: ``(ln p(block | theta), statistics)``.
 
-    The engine's E-step and statistics (:func:`gmm._engine.em_iteration`) on the block,
+    The engine's E-step and statistics (``gmm._engine.em_iteration``) on the block,
     centred on its mean; the statistics are ``None`` when not asked for."""
     block = checked_block(block, start)
     shift = _block_shift(block)
@@ -417,7 +417,7 @@ def kmeans_blocks(passes, centres, *, max_iter=20, tol=1e-6):
 
 def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg_covar,
                     given=(None, None, None)):
-    """The starting ``theta`` at scale, as :meth:`GaussianMixture._initial_mixture` does in
+    """The starting ``theta`` at scale, as :class:`gmm.GaussianMixture` does in
     memory: responsibilities from the initialisation, then one M-step on their statistics.
 
     ``kmeans``: k-means++ on a sample of :data:`SEED_SAMPLE_ROWS` rows (weighted by the
