@@ -118,7 +118,7 @@ def run_case(mode, path, n_rows, iterations, block_rows):
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(n_workers=int(mode[-1]), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
         X = dask_array_from_file(path, n_rows, block_rows)
         # Warm-up: the workers import gmm and numpy before the clock starts.

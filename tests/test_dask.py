@@ -108,7 +108,7 @@ def cluster():
                           "distributed.comm.timeouts.tcp": "120s",
                           "distributed.deploy.lost-worker-timeout": "120s"}):
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None, death_timeout=120) as local:
+                          dashboard_address=":0", death_timeout=120) as local:
             with Client(local, timeout=120) as client:
                 client.wait_for_workers(2, timeout=120)
                 yield client
