@@ -173,7 +173,7 @@ def collapsing_data():
 
 def test_collapse_without_reg_covar_names_the_component():
     X, start = collapsing_data()
-    with pytest.raises(ValueError, match=r"component 0.*collapsed.*reg_covar"):
+    with pytest.raises(ValueError, match=r"component 1 .*collapsed.*reg_covar"):
         gmm.em(X, start, reg_covar=0.0, max_iter=10)
 
 
