@@ -106,7 +106,8 @@ class EStepPlan:
     shared_factor : ndarray, shape (D, D), or None
         "quadratic", tied: ``P`` of the shared term ``-1/2 ||(x - c)^T P||^2``.
     first, second : ndarray
-        "factors": the stacked factors for coordinates ``0..h-1`` and ``h..D-1``.
+        "factors": the stacked factors for coordinates ``0..h-1`` and ``h..D-1``; for
+        diagonal factors, the offsets ``mu_k - c`` and the diagonals, both ``(K, D)``.
     constant : ndarray, shape (K,)
         "factors": ``ln pi_k - D/2 ln 2 pi + sum ln diag P_k``.
     """
@@ -125,6 +126,8 @@ class EStepPlan:
     @property
     def rows(self) -> int:
         """Rows per chunk for this plan."""
+        if self.formulation == "factors" and self.kind.engine_features == "squares":
+            return chunk_rows(self.n_features)
         if self.formulation == "factors":
             # Larger chunks than elsewhere: the products are BLAS-bound, and few large calls
             # beat many small ones; the (K D, rows) temporaries are about 2 MiB.
@@ -196,12 +199,18 @@ def _factors_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
     """Two structures the dense products would ignore are used, each saving a quarter of the
     flops. The factor ``P_k`` is upper triangular, so coordinate ``d`` of ``P_k^T (x - m_k)``
     needs only ``x_0 .. x_d``: the first half of the coordinates is a product with the first
-    half of the features. And ``S_k`` is symmetric (see :func:`_factor_moments`)."""
+    half of the features. And ``S_k`` is symmetric (see :func:`_factor_moments`). Diagonal
+    factors (``"squares"`` types) are applied element by element instead."""
     kind = theta.kind
     D, K = theta.n_features, theta.n_components
+    offsets = theta.means - shift
+    constant = _log_constants(theta)
+    if kind.engine_features == "squares":
+        diagonal = np.sqrt(kind.engine_precisions(np.asarray(theta.precisions_cholesky), K, D))
+        return EStepPlan("factors", shift, K, D, kind, first=offsets, second=diagonal,
+                         constant=constant)
     h = D // 2
     factor = kind.full_precision_factors(np.asarray(theta.precisions_cholesky), K, D)
-    offsets = theta.means - shift
     # [1, x] @ [[-m_k^T P_k], [P_k]] = (x - m_k)^T P_k for every k at once; row j of the
     # stacked matrix multiplies feature j (feature 0 is the constant 1).
     stacked = np.empty((D + 1, K, D))
@@ -210,7 +219,7 @@ def _factors_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
     first = np.ascontiguousarray(stacked[: h + 1, :, :h].reshape(h + 1, K * h).T)
     second = np.ascontiguousarray(stacked[:, :, h:].reshape(D + 1, K * (D - h)).T)
     return EStepPlan("factors", shift, K, D, kind, first=first, second=second,
-                     constant=_log_constants(theta))
+                     constant=constant)
 
 
 def plan_e_step(theta: Mixture, shift, formulation: str | None = None) -> EStepPlan:
@@ -291,6 +300,14 @@ def _normalise_in_place(log_joint: np.ndarray) -> np.ndarray:
 def _factor_log_joint(plan: EStepPlan, centred: np.ndarray) -> np.ndarray:
     n, D = centred.shape
     K, h = plan.n_components, D // 2
+    if plan.kind.engine_features == "squares":
+        log_joint = np.empty((K, n))
+        for k in range(K):
+            y = (centred - plan.first[k]) * plan.second[k]
+            log_joint[k] = np.einsum("nd,nd->n", y, y)
+        log_joint *= -0.5
+        log_joint += plan.constant[:, None]
+        return log_joint
     augmented = np.empty((n, D + 1))
     augmented[:, 0] = 1.0
     augmented[:, 1:] = centred
@@ -403,7 +420,9 @@ def chunk_pass(plan: EStepPlan, X_chunk: np.ndarray, weight_chunk=None, *,
     else:
         result.counts = resp.sum(axis=1)
         result.sums = resp @ centred
-        if moments and plan.kind.engine_features != "none":
+        if moments and plan.kind.engine_features == "squares":
+            result.moments = resp @ (centred * centred)
+        elif moments and plan.kind.engine_features == "pairs":
             result.moments = plan.kind.moments_from_full(_factor_moments(resp, centred))
     if moments and plan.kind.engine_features == "none":  # tied: the data's own scatter
         weighted = centred if weight_chunk is None else centred * weight_chunk[:, None]
@@ -488,9 +507,14 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
 
 
 def e_step_chunked(X: np.ndarray, theta: Mixture, *, log_resp=False, labels=False,
-                   log_marginal=False, formulation=None):
+                   log_marginal=False, formulation="factors"):
     """The E-step alone over ``X`` (validated), keeping only what is asked for: memory
     ``O(N + chunk)`` for labels and ``ln p(x_n)``, ``O(N K)`` for the responsibilities.
+
+    By default with the factor products: each point's offset from a component is formed
+    before it is squared, so the values are accurate to rounding even for a narrow component
+    far from the data's mean (the quadratic features, fastest for EM with few features, lose
+    ``eps |x - c|^2 / sigma_k^2`` there).
 
     Returns
     -------

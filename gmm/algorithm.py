@@ -213,12 +213,13 @@ def em(
             break
     else:
         n_iter = max_iter
-    # A last E-step, so that the responsibilities and labels belong to the returned theta.
+    # A last E-step, so that the responsibilities and labels belong to the returned theta;
+    # by the formulation that predict uses, so that fit_predict and predict agree.
     log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
     labels = np.empty(X.shape[0], dtype=np.intp)
     log_likelihoods.append(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False, labels_out=labels)[0]
+                     with_statistics=False, labels_out=labels, formulation="factors")[0]
     )
     return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history,
                     labels, lower_bounds)
