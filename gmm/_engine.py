@@ -125,14 +125,16 @@ class EStepPlan:
 
     @property
     def rows(self) -> int:
-        """Rows per chunk for this plan."""
+        """Rows per chunk for this plan: its largest temporary, ``(rows, width)`` features
+        or ``(K, rows)`` densities, about ``_CHUNK_BYTES``."""
+        K, D = self.n_components, self.n_features
         if self.formulation == "factors" and self.kind.engine_features == "squares":
-            return chunk_rows(self.n_features)
+            return chunk_rows(max(D, K))
         if self.formulation == "factors":
             # Larger chunks than elsewhere: the products are BLAS-bound, and few large calls
             # beat many small ones; the (K D, rows) temporaries are about 2 MiB.
-            return chunk_rows(self.n_components * self.n_features, 8 * _CHUNK_BYTES)
-        return chunk_rows(self.coefficients.shape[1])
+            return chunk_rows(K * D, 8 * _CHUNK_BYTES)
+        return chunk_rows(max(self.coefficients.shape[1], K))
 
 
 def _feature_width(n_features: int, features: str) -> int:

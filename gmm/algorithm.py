@@ -192,9 +192,10 @@ def em(
         log_likelihoods.append(log_likelihood)
         try:
             theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
-        except ValueError as error:  # a covariance that is not positive definite
+        except ComponentCollapseError as error:  # a covariance not positive definite
             raise ComponentCollapseError(
-                f"At EM iteration {n_iter}: {error}", iteration=n_iter
+                f"At EM iteration {n_iter}: {error}", component=error.component,
+                iteration=n_iter,
             ) from None
         _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exceptions import ComponentCollapseError
+
 __all__ = ["CovarianceType", "COVARIANCE_TYPES", "get_covariance_type"]
 
 
@@ -47,7 +49,8 @@ def _full_precision_cholesky(covariances: np.ndarray, labels) -> np.ndarray:
         try:
             lower = np.linalg.cholesky(covariance)
         except np.linalg.LinAlgError:
-            raise ValueError(_collapse_message(labels(index))) from None
+            raise ComponentCollapseError(_collapse_message(labels(index)),
+                                         component=index) from None
         # Triangular solve L^{-1}; transposed it is the precision factor P = L^{-T}.
         factors[index] = np.linalg.solve(lower, identity).T
     return factors
@@ -479,7 +482,8 @@ class DiagCovariance(CovarianceType):
     def precisions_cholesky(self, covariances):
         for k, variances in enumerate(covariances):
             if np.any(variances <= 0):
-                raise ValueError(_collapse_message(f"component {k + 1}"))
+                raise ComponentCollapseError(_collapse_message(f"component {k + 1}"),
+                                             component=k)
         return 1.0 / np.sqrt(covariances)
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
@@ -547,7 +551,8 @@ class SphericalCovariance(CovarianceType):
     def precisions_cholesky(self, covariances):
         for k, variance in enumerate(covariances):
             if variance <= 0:
-                raise ValueError(_collapse_message(f"component {k + 1}"))
+                raise ComponentCollapseError(_collapse_message(f"component {k + 1}"),
+                                             component=k)
         return 1.0 / np.sqrt(covariances)
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features):

@@ -252,6 +252,13 @@ class GaussianMixture:
         return weights, means_, covariances
 
     def _initial_mixture(self, X, weight, rng) -> Mixture:
+        try:
+            return self._initial_mixture_or_fail(X, weight, rng)
+        except ComponentCollapseError as error:
+            raise ComponentCollapseError(f"At the start (iteration 0): {error}",
+                                         component=error.component, iteration=0) from None
+
+    def _initial_mixture_or_fail(self, X, weight, rng) -> Mixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
         if weights is None or means_ is None or covariances is None:
@@ -297,8 +304,8 @@ class GaussianMixture:
         for init in range(n_init):
             if self.verbose >= 1:
                 print(f"Initialization {init + 1}", flush=True)
-            theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng)
             try:
+                theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng)
                 result = em(
                     X,
                     theta0,
