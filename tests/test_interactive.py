@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("ipywidgets")
 
-from gmm.interactive import SliderDrawError, _slider, record_sliders, slider  # noqa: E402
-from gmm.interactive.frames import encode_png, png_size  # noqa: E402
+from gmm.interactive import SliderDrawError, _slider, record_sliders, slider
+from gmm.interactive.frames import encode_png, png_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"figsize": (2.0, 1.5), "dpi": 40}
