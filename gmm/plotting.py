@@ -63,7 +63,7 @@ def match_components(theta: Mixture, reference: Mixture) -> Mixture:
     ``theta``, minimising the sum of the squared Mahalanobis distances between matched means
     (measured with the reference component's covariance, so the units of the features do not
     matter). Matched components come first, in the reference's order; the others follow in
-    their own order. The mixture itself is unchanged (:meth:`Mixture.permuted`).
+    their own order. The mixture itself is unchanged (:meth:`gmm.Mixture.permuted`).
 
     Parameters
     ----------
