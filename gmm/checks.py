@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "numerical_hessian", "numerical_jacobian"]
+__all__ = [
+    "numerical_gradient",
+    "numerical_hessian",
+    "numerical_jacobian",
+    "scipy_log_weighted_densities",
+]
 
 
 def _point(x) -> np.ndarray:
@@ -105,3 +110,40 @@ def numerical_hessian(f: Callable, x, step: float = 1e-4) -> np.ndarray:
                 value += sign * float(f(moved))
             hessian[i, j] = hessian[j, i] = value / (4 * step * step)
     return hessian
+
+
+# --- oracles for chapters 4-6
+
+
+def scipy_log_weighted_densities(X, theta) -> np.ndarray:
+    """``ln pi_k + ln N(x_n | mu_k, Sigma_k)`` from ``scipy.stats``, shape ``(N, K)``.
+
+    The oracle of :func:`gmm.log_weighted_densities` (eq. :eq:`joint-x-z` of chapter 1, in
+    logarithms): every density comes from ``scipy.stats.multivariate_normal``, so it shares
+    no code with :mod:`gmm.likelihood` (no Cholesky factor, no shift). Chapter 4 builds its
+    brute-force sums over labellings and its typed-out ``Q`` on it. Needs scipy.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    theta : Mixture
+        Any covariance type; each component's full ``(D, D)`` matrix is used.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+    """
+    from scipy import stats
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != theta.n_features:
+        raise ValueError(
+            f"X must have shape (N, {theta.n_features}) for this mixture; got {X.shape}."
+        )
+    columns = [
+        np.log(weight) + stats.multivariate_normal(mean, matrix).logpdf(X).reshape(len(X))
+        for weight, mean, matrix in zip(
+            theta.weights, theta.means, theta.covariances_full, strict=True
+        )
+    ]
+    return np.column_stack(columns)

@@ -39,3 +39,44 @@ def test_bad_points(x):
 def test_bad_step():
     with pytest.raises(ValueError, match="step"):
         numerical_jacobian(lambda p: p, [1.0], step=0.0)
+
+
+# --- oracles for chapters 4-6
+
+
+def test_scipy_log_weighted_densities_against_closed_forms():
+    from gmm import Mixture
+    from gmm.checks import scipy_log_weighted_densities
+
+    # 1-D: ln pi_k - ln(2 pi sigma_k^2) / 2 - (x - mu_k)^2 / (2 sigma_k^2), typed out
+    x = np.array([[0.0], [1.5], [-2.0]])
+    theta = Mixture(weights=[0.3, 0.7], means=[[0.0], [1.0]], covariances=[[[4.0]], [[0.25]]])
+    variances = np.array([4.0, 0.25])
+    expected = (np.log([0.3, 0.7]) - 0.5 * np.log(2 * np.pi * variances)
+                - (x - np.array([0.0, 1.0])) ** 2 / (2 * variances))
+    np.testing.assert_allclose(scipy_log_weighted_densities(x, theta), expected, rtol=1e-13)
+    # 2-D with a correlated covariance: the density written with det and inverse
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    theta2 = Mixture(weights=[1.0], means=[[1.0, -1.0]], covariances=[cov])
+    points = np.array([[0.0, 0.0], [1.0, -1.0], [3.0, 2.0]])
+    d = points - [1.0, -1.0]
+    quad = np.einsum("nd,de,ne->n", d, np.linalg.inv(cov), d)
+    expected2 = -np.log(2 * np.pi) - 0.5 * np.log(np.linalg.det(cov)) - 0.5 * quad
+    np.testing.assert_allclose(scipy_log_weighted_densities(points, theta2)[:, 0], expected2,
+                               rtol=1e-13)
+    # a diagonal-type mixture is expanded to its full matrices
+    theta3 = Mixture(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]],
+                     covariances=[[1.0, 4.0], [0.5, 0.5]], covariance_type="diag")
+    full = Mixture(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]],
+                   covariances=[np.diag([1.0, 4.0]), np.diag([0.5, 0.5])])
+    np.testing.assert_allclose(scipy_log_weighted_densities(points, theta3),
+                               scipy_log_weighted_densities(points, full), rtol=1e-14)
+
+
+def test_scipy_log_weighted_densities_bad_shape():
+    from gmm import Mixture
+    from gmm.checks import scipy_log_weighted_densities
+
+    theta = Mixture(weights=[1.0], means=[[0.0, 0.0]], covariances=[np.eye(2)])
+    with pytest.raises(ValueError, match="shape"):
+        scipy_log_weighted_densities(np.zeros((3, 3)), theta)
