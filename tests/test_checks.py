@@ -80,3 +80,34 @@ def test_scipy_log_weighted_densities_bad_shape():
     theta = Mixture(weights=[1.0], means=[[0.0, 0.0]], covariances=[np.eye(2)])
     with pytest.raises(ValueError, match="shape"):
         scipy_log_weighted_densities(np.zeros((3, 3)), theta)
+
+
+def test_hessian_error_estimate_brackets_the_true_error():
+    from gmm.checks import numerical_hessian_with_error
+
+    # f = exp(a x) exp(b y) + x^2 y^2: fourth derivatives non-zero, Hessian known
+    a, b = 1.3, -0.7
+    x = np.array([0.4, 0.9])
+
+    def f(p):
+        return np.exp(a * p[0] + b * p[1]) + p[0] ** 2 * p[1] ** 2
+
+    e = np.exp(a * x[0] + b * x[1])
+    exact = np.array([[a * a * e + 2 * x[1] ** 2, a * b * e + 4 * x[0] * x[1]],
+                      [a * b * e + 4 * x[0] * x[1], b * b * e + 2 * x[0] ** 2]])
+    for step in (1e-2, 3e-3, 1e-3):
+        hessian, error = numerical_hessian_with_error(f, x, step)
+        actual = np.abs(hessian - exact)
+        assert np.all(actual <= 1.5 * error)  # the estimate covers the error
+        assert np.max(error) < 10 * np.max(actual) + 1e-9  # and is not vacuous
+
+
+def test_hessian_error_estimate_includes_rounding():
+    from gmm.checks import numerical_hessian_with_error
+
+    # a quadratic has no truncation error: what remains is rounding, eps |f| / h^2
+    def f(p):
+        return 1e6 + p[0] ** 2
+
+    _, error = numerical_hessian_with_error(f, [0.5], step=1e-4)
+    assert error[0, 0] >= np.finfo(float).eps * 1e6 / 1e-8
