@@ -28,13 +28,12 @@ import mmap
 
 import numpy as np
 
-from ._engine import centred_moments, em_iteration
-from .algorithm import EMResult, _check_not_collapsed, e_step
+from ._engine import centred_moments, e_step_chunked, em_iteration
+from .algorithm import EMResult, _check_not_collapsed
 from .covariance import get_covariance_type
-from .initialization import _squared_distances, kmeans_plusplus
+from .initialization import kmeans_plusplus
 from .mixture import Mixture
 from .mstep import (
-    _COUNT_FLOOR,
     SufficientStatistics,
     _check_fixed,
     _parameters_from_statistics,
@@ -104,6 +103,14 @@ def checked_block(raw, start: int) -> np.ndarray:
     return block
 
 
+def _squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``||x_n - c_k||^2``, shape ``(n, K)`` (``X`` and ``centres`` about the same shift,
+    so the expansion does not cancel), clipped at 0 against rounding."""
+    distances = (np.einsum("nd,nd->n", X, X)[:, None] - 2.0 * X @ centres.T
+                 + np.einsum("kd,kd->k", centres, centres)[None, :])
+    return np.maximum(distances, 0.0)
+
+
 def _block_shift(block: np.ndarray) -> np.ndarray:
     # Any point would do for exactness; the block's mean keeps the centred sums small.
     return block.mean(axis=0)
@@ -122,7 +129,7 @@ def block_moments(block, weight, start=0) -> SufficientStatistics:
     sums = (centred.sum(axis=0) if weight is None else weight @ centred)[None]
     scatter = centred_moments(block, shift, weight)[None]
     return SufficientStatistics(
-        np.array([total + _COUNT_FLOOR]), sums, scatter, shift, total, "full"
+        np.array([total]), sums, scatter, shift, total, "full"
     )
 
 
@@ -162,10 +169,11 @@ def block_nearest_centres(block, weight, start, centres, shift):
 def block_hard_statistics(block, weight, start, centres, covariance_type):
     """Statistics of one block with every point given wholly to its nearest centre."""
     block = checked_block(block, start)
-    labels = np.argmin(_squared_distances(block, centres), axis=1)
+    shift = _block_shift(block)
+    labels = np.argmin(_squared_distances(block - shift, centres - shift), axis=1)
     resp = np.zeros((block.shape[0], centres.shape[0]))
     resp[np.arange(block.shape[0]), labels] = 1.0
-    return (_sufficient_statistics(block, resp, covariance_type, weight, _block_shift(block)),)
+    return (_sufficient_statistics(block, resp, covariance_type, weight, shift),)
 
 
 def block_random_statistics(block, weight, start, seed, n_components, covariance_type):
@@ -186,21 +194,21 @@ def block_rows_at(block, weight, start, indices):
     return rows, (np.ones(local.size) if weight is None else weight[local])
 
 
-def block_log_responsibilities(block, start, theta: Mixture):
-    """``ln p(x_n)`` (shape ``(n,)``) and ``ln gamma(z_nk)`` (shape ``(n, K)``) of a block."""
-    return e_step(checked_block(block, start), theta)
-
-
 def block_labels(block, start, theta):
-    return block_log_responsibilities(block, start, theta)[1].argmax(axis=1)
+    """The most responsible component of every point of a block, shape ``(n,)``."""
+    return e_step_chunked(checked_block(block, start), theta, labels=True)["labels"]
 
 
 def block_log_marginal(block, start, theta):
-    return block_log_responsibilities(block, start, theta)[0]
+    """``ln p(x_n)`` of every point of a block, shape ``(n,)``."""
+    return e_step_chunked(checked_block(block, start), theta,
+                          log_marginal=True)["log_marginal"]
 
 
 def block_responsibilities(block, start, theta):
-    return np.exp(block_log_responsibilities(block, start, theta)[1])
+    """``gamma(z_nk)`` of a block, shape ``(n, K)``."""
+    log_resp = e_step_chunked(checked_block(block, start), theta, log_resp=True)["log_resp"]
+    return np.exp(log_resp)
 
 
 # -- the reduce -------------------------------------------------------------------------
@@ -357,11 +365,11 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
     theta = theta0
     history = [theta] if keep_history else None
-    log_likelihoods = []
+    log_likelihoods, lower_bounds = [], []
     lower_bound = -np.inf
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
+    for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         log_likelihood, statistics = passes.map_reduce(block_em_statistics, theta)
         log_likelihoods.append(float(log_likelihood))
@@ -370,13 +378,15 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
         if keep_history:
             history.append(theta)
         lower_bound = log_likelihood / statistics.n_samples
+        lower_bounds.append(lower_bound)
         if abs(lower_bound - previous) < tol:
             converged = True
             break
     else:
         n_iter = max_iter
     log_likelihoods.append(float(passes.map_reduce(block_em_statistics, theta, False)[0]))
-    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, None, history)
+    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, None, history,
+                    None, lower_bounds)
 
 
 def _sample_indices(n_rows, size, rng):

@@ -25,7 +25,7 @@ import numpy as np
 
 from .blocks import block_em_statistics
 from .mixture import Mixture
-from .mstep import _COUNT_FLOOR, SufficientStatistics, _parameters_from_statistics
+from .mstep import SufficientStatistics, _parameters_from_statistics
 
 __all__ = [
     "OnlineState",
@@ -77,9 +77,9 @@ def step_size(step: int, exponent: float, offset: float) -> float:
 
 
 def scaled_statistics(statistics: SufficientStatistics, factor: float) -> SufficientStatistics:
-    """``factor`` times every statistic (the count floor kept once)."""
+    """``factor`` times every statistic."""
     return SufficientStatistics(
-        counts=(statistics.counts - _COUNT_FLOOR) * factor + _COUNT_FLOOR,
+        counts=statistics.counts * factor,
         centred_sums=statistics.centred_sums * factor,
         centred_second_moments=statistics.centred_second_moments * factor,
         shift=statistics.shift,
