@@ -247,7 +247,7 @@ def main():
     best = max(r["rows_per_second"] for r in sweep)
     enough = min(r["block_rows"] for r in sweep if r["rows_per_second"] >= 0.9 * best)
     print(f"\nFrom about {enough:,} rows per block Dask reaches 90% of its best throughput.")
-    target = HERE / "scale_throughput.png"
+    target = HERE.parent / "images" / "scale_throughput.png"
     plot(results, target)
     print(f"Plot: {target.relative_to(HERE.parent)}")
 
