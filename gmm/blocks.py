@@ -273,7 +273,7 @@ class LocalPasses:
         Sliceable along its rows (``X[start:stop]`` gives an array).
     weight : ndarray, shape (N,), or None
     block_rows : int, optional
-        Rows per block; by default about :data:`BLOCK_BYTES` of float64.
+        Rows per block; by default about ``BLOCK_BYTES`` of float64.
     """
 
     def __init__(self, X, weight=None, block_rows=None):
@@ -430,7 +430,7 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
     """The starting ``theta`` at scale, as :class:`gmm.GaussianMixture` does in
     memory: responsibilities from the initialisation, then one M-step on their statistics.
 
-    ``kmeans``: k-means++ on a sample of :data:`SEED_SAMPLE_ROWS` rows (weighted by the
+    ``kmeans``: k-means++ on a sample of ``SEED_SAMPLE_ROWS`` rows (weighted by the
     sample weights), Lloyd's iterations on the sample, then on all the data
     (:func:`kmeans_blocks`); ``k-means++``: the seeds drawn on the sample; ``random_from_data``:
     ``K`` rows of the sample; each with every point given to its nearest centre.
