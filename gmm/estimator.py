@@ -449,6 +449,11 @@ class GaussianMixture:
         X : array_like, shape (n, D)
         y : ignored
         sample_weight : array_like, shape (n,), optional
+
+        Returns
+        -------
+        GaussianMixture
+            ``self``, with the parameters of the new step.
         """
         self._check_settings()
         self._check_step_settings()
