@@ -25,7 +25,7 @@ from .complete_data import complete_data_log_likelihood, q_function, responsibil
 from .covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
 from .criteria import aic, bic, is_degenerate, n_parameters
 from .estimator import GaussianMixture
-from .exceptions import ComponentCollapseError, ConvergenceWarning, NotFittedError
+from .exceptions import ComponentCollapseError, NotFittedError, convergence_warning_class
 from .initialization import initial_responsibilities, kmeans, kmeans_plusplus
 from .likelihood import (
     log_gaussian_density,
@@ -42,6 +42,14 @@ from .mstep import SufficientStatistics, m_step, sufficient_statistics
 from .sampling import sample
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # gmm.ConvergenceWarning follows scikit-learn's import (see gmm.exceptions).
+    if name == "ConvergenceWarning":
+        return convergence_warning_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COVARIANCE_TYPES",
