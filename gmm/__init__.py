@@ -9,6 +9,8 @@ The functional core (pure functions on arrays, each implementing one labelled eq
 - complete data (:mod:`gmm.complete_data`): :func:`complete_data_log_likelihood`,
   :func:`q_function`, :func:`responsibility_entropy`;
 - the M-step (:mod:`gmm.mstep`): :func:`sufficient_statistics`, :func:`m_step`;
+- priors and MAP-EM (:mod:`gmm.prior`): :class:`ConjugatePrior` (mclust's default with
+  ``ConjugatePrior.default``), :func:`log_prior`;
 - :func:`sample`, :func:`em`, initialisation (:func:`kmeans`, :func:`kmeans_plusplus`,
   :func:`initial_responsibilities`), model selection (:func:`n_parameters`, :func:`bic`,
   :func:`aic`, :func:`is_degenerate`, :func:`select_model`);
@@ -36,6 +38,7 @@ from .likelihood import (
 from .mixture import Mixture
 from .model_selection import ModelSelection, aic, bic, is_degenerate, n_parameters, select_model
 from .mstep import SufficientStatistics, m_step, sufficient_statistics
+from .prior import ConjugatePrior, log_prior
 from .sampling import sample
 
 __version__ = "0.1.0"
@@ -43,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COVARIANCE_TYPES",
     "ConvergenceWarning",
+    "ConjugatePrior",
     "CovarianceType",
     "EMResult",
     "GaussianMixture",
@@ -64,6 +68,7 @@ __all__ = [
     "log_gaussian_density",
     "log_likelihood",
     "log_marginal",
+    "log_prior",
     "log_responsibilities",
     "log_weighted_densities",
     "logsumexp",

@@ -17,6 +17,7 @@ from ._validation import (
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
+from .prior import default_reg_covar, log_prior, resolve_prior
 
 __all__ = ["EMResult", "em", "e_step"]
 
@@ -62,6 +63,10 @@ class EMResult:
         Log-responsibilities under the final ``theta``.
     history : list of Mixture or None
         ``theta^(0) .. theta^(n_iter)`` when asked for with ``keep_history``.
+    log_posteriors : list of float or None
+        With a prior: ``ln p(X | theta^(t)) + ln p(theta^(t))`` for ``t = 0 .. n_iter``,
+        the objective EM then maximises and never decreases (chapter 8,
+        eq. :eq:`map-objective`); ``None`` without a prior.
     """
 
     mixture: Mixture
@@ -71,6 +76,7 @@ class EMResult:
     lower_bound: float
     log_resp: np.ndarray
     history: list | None = None
+    log_posteriors: list | None = None
 
 
 def e_step(X: np.ndarray, theta: Mixture):
@@ -88,12 +94,13 @@ def em(
     *,
     tol: float = 1e-3,
     max_iter: int = 100,
-    reg_covar: float = 1e-6,
+    reg_covar: float | None = None,
     sample_weight=None,
     fixed=(),
     keep_history: bool = False,
     verbose: int = 0,
     verbose_interval: int = 10,
+    prior=None,
 ) -> EMResult:
     """Run EM from ``theta0`` (the algorithm of chapter 6).
 
@@ -110,7 +117,9 @@ def em(
     tol : float, default 1e-3
     max_iter : int, default 100
         ``0`` evaluates ``theta0`` only.
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
+        Added to the diagonal of every covariance. ``None`` means 1e-6 without a prior and
+        0 with one (the prior already bounds every covariance below, chapter 8).
     sample_weight : array_like, shape (N,), optional
     fixed : iterable of {"weights", "means", "covariances"}
         Parameters held at their values in ``theta0``.
@@ -119,6 +128,12 @@ def em(
     verbose : int, default 0
         ``>= 1`` prints the log-likelihood every ``verbose_interval`` iterations.
     verbose_interval : int, default 10
+    prior : None, "default" or ConjugatePrior, optional
+        MAP-EM (chapter 8): the M-step maximises ``Q + ln p(theta)``, the stopping rule
+        and ``lower_bound`` use the per-point log posterior
+        ``(ln p(X | theta) + ln p(theta)) / N``, and ``log_posteriors`` records it.
+        ``"default"`` is mclust's default prior for ``X``
+        (:meth:`gmm.ConjugatePrior.default`).
 
     Returns
     -------
@@ -127,7 +142,8 @@ def em(
     X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
     weight = as_sample_weight(sample_weight, X.shape[0])
     tol = check_non_negative_real(tol, "tol")
-    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    prior = resolve_prior(prior, X, theta0.n_components, theta0.covariance_type, weight)
+    reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
@@ -144,6 +160,7 @@ def em(
     theta = theta0
     history = [theta] if keep_history else None
     log_likelihoods = []
+    log_posteriors = None if prior is None else []
     lower_bound = -np.inf
     converged = False
     n_iter = 0
@@ -156,11 +173,15 @@ def em(
             X, theta, shift, weight, total_weight, tied_moments
         )
         log_likelihoods.append(log_likelihood)
-        theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
+        objective = log_likelihood
+        if prior is not None:
+            objective += log_prior(theta, prior)
+            log_posteriors.append(objective)
+        theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0, prior)
         _check_not_collapsed(theta, data_scale, n_iter)
         if keep_history:
             history.append(theta)
-        lower_bound = log_likelihood / total_weight
+        lower_bound = objective / total_weight
         change = lower_bound - previous
         if verbose >= 1 and n_iter % verbose_interval == 0:
             print(
@@ -179,4 +200,7 @@ def em(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
                      with_statistics=False)[0]
     )
-    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history)
+    if prior is not None:
+        log_posteriors.append(log_likelihoods[-1] + log_prior(theta, prior))
+    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history,
+                    log_posteriors)

@@ -22,7 +22,8 @@ from .initialization import INIT_METHODS, initial_responsibilities
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .model_selection import aic, bic, n_parameters
-from .mstep import _sufficient_statistics, means, mixing_weights
+from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
+from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
 
 __all__ = ["GaussianMixture", "ConvergenceWarning", "NotFittedError"]
@@ -64,9 +65,12 @@ class GaussianMixture:
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     tol : float, default 1e-3
         EM stops when the per-point log-likelihood changes by less than this.
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
         Added to the diagonal of every covariance (guards against the singularity of the
-        log-likelihood, chapter 3).
+        log-likelihood, chapter 3). ``None`` means 1e-6 without a prior and 0 with one:
+        the posterior mode under a prior with a positive definite scale is bounded below
+        (chapter 8), so no floor is needed. A number is used as given, with or without a
+        prior.
     max_iter : int, default 100
     n_init : int, default 1
         Number of initialisations; the fit with the highest log-likelihood is kept.
@@ -84,6 +88,13 @@ class GaussianMixture:
     verbose_interval : int, default 10
     keep_history : bool, default False
         Keep the parameters of every EM iteration in ``history_``.
+    prior : None, "default" or ConjugatePrior, default None
+        Fit by MAP-EM under a conjugate prior (chapter 8): ``"default"`` is R mclust's
+        default prior, built from the data at every ``fit``
+        (:meth:`gmm.ConjugatePrior.default`); a :class:`gmm.ConjugatePrior` is used as
+        given. The initial parameters are then the MAP M-step of the initial
+        responsibilities, and the best of ``n_init`` fits is the one with the highest
+        log posterior.
 
     Attributes
     ----------
@@ -95,13 +106,19 @@ class GaussianMixture:
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
-        Per-point log-likelihood of the best fit (scikit-learn's meaning).
+        Per-point log-likelihood of the best fit (scikit-learn's meaning); with a prior,
+        the per-point log posterior ``(ln p(X | theta) + ln p(theta)) / N``, which EM
+        maximises.
     n_features_in_ : int
     log_likelihood_history_ : list of float
         ``ln p(X | theta^(t))`` (a sum over points) at every iteration of the best fit.
     history_ : list of Mixture or None
     mixture_ : Mixture
         The fitted ``theta``.
+    prior_ : ConjugatePrior or None
+        The prior the fit used (``"default"`` resolved for the data).
+    log_posterior_history_ : list of float or None
+        With a prior, ``ln p(X | theta^(t)) + ln p(theta^(t))`` at every iteration.
 
     Notes
     -----
@@ -115,7 +132,7 @@ class GaussianMixture:
         *,
         covariance_type="full",
         tol=1e-3,
-        reg_covar=1e-6,
+        reg_covar=None,
         max_iter=100,
         n_init=1,
         init_params="kmeans",
@@ -127,6 +144,7 @@ class GaussianMixture:
         verbose=0,
         verbose_interval=10,
         keep_history=False,
+        prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -143,6 +161,7 @@ class GaussianMixture:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.keep_history = keep_history
+        self.prior = prior
 
     # -- scikit-learn's estimator protocol -------------------------------------------------
 
@@ -202,7 +221,8 @@ class GaussianMixture:
         check_positive_int(self.n_components, "n_components")
         get_covariance_type(self.covariance_type)
         check_non_negative_real(self.tol, "tol")
-        check_non_negative_real(self.reg_covar, "reg_covar")
+        if self.reg_covar is not None:
+            check_non_negative_real(self.reg_covar, "reg_covar")
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.verbose_interval, "verbose_interval")
@@ -246,20 +266,30 @@ class GaussianMixture:
             covariances = kind.covariances_from_precisions(precisions)
         return weights, means_, covariances
 
-    def _initial_mixture(self, X, weight, rng) -> Mixture:
+    def _initial_mixture(self, X, weight, rng, prior=None) -> Mixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
+        reg_covar = default_reg_covar(self.reg_covar, prior)
         if weights is None or means_ is None or covariances is None:
             resp = initial_responsibilities(
                 X, self.n_components, self.init_params, rng, sample_weight=weight
             )
             statistics = _sufficient_statistics(X, resp, kind.name, weight)
+            if prior is not None:
+                # The MAP M-step: a start from one point per component is then well posed.
+                start = _map_parameters(statistics, reg_covar, (), None, prior)
+                return Mixture(
+                    start.weights if weights is None else weights,
+                    start.means if means_ is None else means_,
+                    start.covariances if covariances is None else covariances,
+                    kind.name,
+                )
             estimated_means = means(statistics)
             if weights is None:
                 weights = mixing_weights(statistics)
             if covariances is None:
                 # About the means of the initial responsibilities, as scikit-learn does.
-                covariances = kind.estimate(statistics, estimated_means, self.reg_covar)
+                covariances = kind.estimate(statistics, estimated_means, reg_covar)
             if means_ is None:
                 means_ = estimated_means
         return Mixture(weights, means_, covariances, kind.name)
@@ -290,11 +320,12 @@ class GaussianMixture:
                 f"{self.mixture_.n_features}."
             )
         rng = check_random_state(self.random_state)
+        prior = resolve_prior(self.prior, X, self.n_components, self.covariance_type, weight)
         best = None
         for init in range(1 if warm else self.n_init):
             if self.verbose >= 1:
                 print(f"Initialization {init}", flush=True)
-            theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng)
+            theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng, prior)
             result = em(
                 X,
                 theta0,
@@ -305,6 +336,7 @@ class GaussianMixture:
                 keep_history=self.keep_history,
                 verbose=self.verbose,
                 verbose_interval=self.verbose_interval,
+                prior=prior,
             )
             if self.verbose >= 1:
                 state = "converged" if result.converged else "did not converge"
@@ -321,6 +353,7 @@ class GaussianMixture:
                 stacklevel=2,
             )
         self._set_fitted(best, X.shape[1])
+        self.prior_ = prior
         return best.log_resp.argmax(axis=1)
 
     def _set_fitted(self, result, n_features):
@@ -336,6 +369,7 @@ class GaussianMixture:
         self.lower_bound_ = result.lower_bound
         self.log_likelihood_history_ = list(result.log_likelihoods)
         self.history_ = result.history
+        self.log_posterior_history_ = result.log_posteriors
         self.n_features_in_ = n_features
 
     # -- using the fitted model ------------------------------------------------------------
@@ -381,11 +415,15 @@ class GaussianMixture:
         return n_parameters(theta.n_components, theta.n_features, theta.covariance_type)
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`."""
+        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`.
+
+        With a prior: the log-likelihood at the MAP estimate (not the log posterior), as
+        mclust does (Fraley and Raftery 2007, sec. 2.3)."""
         theta, X = self._checked(X)
         return bic(self.score(X) * X.shape[0], self._n_parameters(), X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`."""
+        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`; with a
+        prior, of the log-likelihood at the MAP estimate (as :meth:`bic`)."""
         theta, X = self._checked(X)
         return aic(self.score(X) * X.shape[0], self._n_parameters())

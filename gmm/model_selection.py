@@ -12,6 +12,7 @@ import numpy as np
 from ._validation import as_data, check_positive_int
 from .covariance import get_covariance_type
 from .mixture import Mixture
+from .prior import default_reg_covar
 
 __all__ = ["n_parameters", "bic", "aic", "is_degenerate", "select_model", "ModelSelection"]
 
@@ -175,7 +176,11 @@ def select_model(
         Passed to every fit (each fit starts from the same seed).
     n_init : int, default 1
     **estimator_kwargs
-        Further :class:`gmm.GaussianMixture` parameters (``reg_covar``, ``max_iter``, ...).
+        Further :class:`gmm.GaussianMixture` parameters (``reg_covar``, ``max_iter``,
+        ``prior``, ...). With ``prior`` (chapter 8) every fit is a MAP fit, and
+        ``log_likelihood``, BIC and AIC are the log-likelihood at the MAP estimate and
+        its criteria, as in mclust (Fraley and Raftery 2007): the prior regularises the
+        fit, not the criterion.
 
     Returns
     -------
@@ -213,7 +218,9 @@ def select_model(
                 "n_parameters": p,
                 "bic": bic(log_likelihood, p, X.shape[0]),
                 "aic": aic(log_likelihood, p),
-                "degenerate": is_degenerate(model.mixture_, model.reg_covar),
+                "degenerate": is_degenerate(
+                    model.mixture_, default_reg_covar(model.reg_covar, model.prior_)
+                ),
                 "converged": model.converged_,
             })
             models[(k, covariance_type)] = model
