@@ -88,7 +88,7 @@ class ConjugatePrior:
     dof : float
         ``nu_0``, the degrees of freedom of the inverse Wishart (inverse gamma: shape
         ``nu_0 / 2``). Must make the pseudo-count of the covariance update positive:
-        ``nu_0 > -(D + 2)`` (``diag``: ``nu_0 > -3``).
+        ``nu_0 > -(D + 2)`` (``diag``: ``nu_0 > -3``; ``tied``: ``nu_0 > -(D + 1 + K)``).
     scale : array_like
         ``Psi_0``: ``(D, D)`` symmetric positive semi-definite for ``full`` and ``tied``
         (a number ``s`` means ``s I``); ``(D,)`` non-negative for ``diag`` (a number is used
@@ -101,9 +101,10 @@ class ConjugatePrior:
     -----
     The prior is proper when ``kappa_0 > 0``, ``Psi_0`` is positive definite and
     ``nu_0 > D - 1`` (``full``, ``tied``) or ``nu_0 > 0`` (``diag``, ``spherical``). An
-    improper prior (such as the flat limit ``kappa_0 = 0``, ``Psi_0 = 0``,
-    ``nu_0 = -(D + 2)`` that gives back maximum likelihood) still has a well-defined
-    M-step; :func:`log_prior` then returns the log of the unnormalised density.
+    improper prior (such as the flat limit ``kappa_0 = 0``, ``Psi_0 = 0`` and
+    ``nu_0 = -(D + 2)``, for ``diag`` ``-3``, for ``tied`` ``-(D + 1 + K)``, that gives back
+    maximum likelihood, eq. :eq:`map-flat-limit`) still has a well-defined M-step;
+    :func:`log_prior` then returns the log of the unnormalised density.
     """
 
     mean: np.ndarray
@@ -126,7 +127,8 @@ class ConjugatePrior:
         if shrinkage < 0:
             raise ValueError(f"shrinkage (kappa_0) must be >= 0; got {shrinkage}.")
         dof = _finite_real(self.dof, "dof")
-        least = -3.0 if kind.name == "diag" else -(D + 2.0)
+        # tied: the least dof depends on K and is checked by check_components.
+        least = {"diag": -3.0, "tied": -np.inf}.get(kind.name, -(D + 2.0))
         if dof <= least:
             raise ValueError(
                 f"dof (nu_0) must exceed {least:g} for covariance_type={kind.name!r} with "
@@ -201,6 +203,16 @@ class ConjugatePrior:
             dof_ok = self.dof > 0
         return bool(self.shrinkage > 0 and scale_ok and dof_ok)
 
+    def check_components(self, n_components: int) -> None:
+        """Raise ValueError unless the prior fits a mixture of ``n_components``."""
+        self.alphas(n_components)
+        least = -(self.n_features + 1.0 + n_components)
+        if self.covariance_type == "tied" and self.dof <= least:
+            raise ValueError(
+                f"dof (nu_0) must exceed -(D + 1 + K) = {least:g} for a tied covariance, so "
+                f"that its update has a positive denominator; got {self.dof}."
+            )
+
     def alphas(self, n_components: int) -> np.ndarray:
         """``alpha_k`` for every component, shape ``(K,)``."""
         if np.ndim(self.alpha) == 0:
@@ -264,8 +276,21 @@ class ConjugatePrior:
         covariance = (centred * w[:, None]).T @ centred / (total - 1.0)
         factor = (1.0 / K) ** (2.0 / D)
         if scale is None:
+            constant = np.flatnonzero(np.diag(covariance) <= 0)
+            if constant.size:
+                raise ValueError(
+                    f"Feature {int(constant[0]) + 1} of X is constant, so the default "
+                    "prior's scale (the sample covariance) is singular. Drop the feature, "
+                    "or pass a positive definite scale."
+                )
             if kind.name in ("full", "tied"):
                 scale = factor * (covariance if N > D else np.diag(np.diag(covariance)))
+                if np.linalg.eigvalsh(scale)[0] <= 1e-12 * np.linalg.eigvalsh(scale)[-1]:
+                    raise ValueError(
+                        "The features of X are linearly dependent, so the default prior's "
+                        "scale (the sample covariance) is singular. Drop a dependent "
+                        "feature, or pass a positive definite scale."
+                    )
             else:
                 scale = factor * np.trace(covariance) / D
         return cls(
@@ -304,7 +329,7 @@ def resolve_prior(prior, X, n_components, covariance_type, sample_weight=None):
         raise ValueError(
             f"The prior mean has {prior.n_features} features, but X has {n_features}."
         )
-    prior.alphas(n_components)
+    prior.check_components(n_components)
     return prior
 
 
