@@ -76,7 +76,7 @@ def _frozen(array) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ConjugatePrior:
-    """The conjugate prior of a Gaussian mixture of one covariance type, eq. :eq:`prior`.
+    """The conjugate prior of a Gaussian mixture of one covariance type, eq. :eq:`map-prior`.
 
     Parameters
     ----------
@@ -87,8 +87,9 @@ class ConjugatePrior:
         the means).
     dof : float
         ``nu_0``, the degrees of freedom of the inverse Wishart (inverse gamma: shape
-        ``nu_0 / 2``). Must make the pseudo-count of the covariance update positive:
-        ``nu_0 > -(D + 2)`` (``diag``: ``nu_0 > -3``; ``tied``: ``nu_0 > -(D + 1 + K)``).
+        ``nu_0 / 2``). Must keep the pseudo-count of the covariance update non-negative:
+        ``nu_0 >= -(D + 2)`` (``diag``: ``nu_0 >= -3``; ``tied``: ``nu_0 >= -(D + 1 + K)``);
+        equality is the flat limit.
     scale : array_like
         ``Psi_0``: ``(D, D)`` symmetric positive semi-definite for ``full`` and ``tied``
         (a number ``s`` means ``s I``); ``(D,)`` non-negative for ``diag`` (a number is used
@@ -129,11 +130,12 @@ class ConjugatePrior:
         dof = _finite_real(self.dof, "dof")
         # tied: the least dof depends on K and is checked by check_components.
         least = {"diag": -3.0, "tied": -np.inf}.get(kind.name, -(D + 2.0))
-        if dof <= least:
+        if dof < least:
             raise ValueError(
-                f"dof (nu_0) must exceed {least:g} for covariance_type={kind.name!r} with "
-                f"{D} features, so that the covariance update has a positive denominator; "
-                f"got {dof}. mclust's default is D + 2 = {D + 2}."
+                f"dof (nu_0) must be at least {least:g} for covariance_type={kind.name!r} with "
+                f"{D} features, so that the covariance update has a positive denominator "
+                f"(equality is the flat limit, maximum likelihood); got {dof}. mclust's "
+                f"default is D + 2 = {D + 2}."
             )
         scale = self._checked_scale(kind.name, D)
         alpha = np.array(self.alpha, dtype=np.float64)
@@ -207,9 +209,9 @@ class ConjugatePrior:
         """Raise ValueError unless the prior fits a mixture of ``n_components``."""
         self.alphas(n_components)
         least = -(self.n_features + 1.0 + n_components)
-        if self.covariance_type == "tied" and self.dof <= least:
+        if self.covariance_type == "tied" and self.dof < least:
             raise ValueError(
-                f"dof (nu_0) must exceed -(D + 1 + K) = {least:g} for a tied covariance, so "
+                f"dof (nu_0) must be at least -(D + 1 + K) = {least:g} for a tied covariance, so "
                 f"that its update has a positive denominator; got {self.dof}."
             )
 
@@ -474,7 +476,7 @@ def _log_dirichlet(weights, alpha) -> float:
 
 
 def log_prior(theta: Mixture, prior: ConjugatePrior) -> float:
-    """``ln p(theta)`` under the conjugate prior, eq. :eq:`prior`.
+    """``ln p(theta)`` under the conjugate prior, eq. :eq:`map-prior`.
 
     For a proper prior this is the normalised log density; for an improper one (see
     :class:`ConjugatePrior`) the log of the unnormalised density (the terms that depend on
