@@ -59,7 +59,8 @@ class EMResult:
         Number of EM iterations (M-steps) done.
     lower_bound : float
         scikit-learn's ``lower_bound_``: the per-point log-likelihood computed in the last
-        E-step, i.e. ``log_likelihoods[-2] / N``.
+        E-step, i.e. ``log_likelihoods[-2] / N``; with a prior the per-point log posterior
+        ``log_posteriors[-2] / N``.
     log_resp : ndarray, shape (N, K)
         Log-responsibilities under the final ``theta``.
     history : list of Mixture or None
@@ -161,6 +162,7 @@ def em(
     history = [theta] if keep_history else None
     log_likelihoods = []
     log_posteriors = None if prior is None else []
+    objective_name = "ln p(X)" if prior is None else "log posterior"
     lower_bound = -np.inf
     converged = False
     n_iter = 0
@@ -186,7 +188,7 @@ def em(
         if verbose >= 1 and n_iter % verbose_interval == 0:
             print(
                 f"  Iteration {n_iter}\t time {time.perf_counter() - start:.2f} s\t "
-                f"ln p(X) per point {lower_bound:.6f}\t change {change:.3g}",
+                f"{objective_name} per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
         if abs(change) < tol:

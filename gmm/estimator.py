@@ -320,7 +320,8 @@ class GaussianMixture:
             if self.verbose >= 1:
                 state = "converged" if result.converged else "did not converge"
                 print(f"Initialization {init} {state} after {result.n_iter} iterations; "
-                      f"ln p(X) per point {result.lower_bound:.6f}", flush=True)
+                      f"{'ln p(X)' if prior is None else 'log posterior'} per point "
+                      f"{result.lower_bound:.6f}", flush=True)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if not best.converged and self.max_iter > 0:
@@ -398,7 +399,7 @@ class GaussianMixture:
         """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`.
 
         With a prior: the log-likelihood at the MAP estimate (not the log posterior), as
-        mclust does (Fraley and Raftery 2007, sec. 2.3)."""
+        mclust does (Fraley and Raftery 2007)."""
         theta, X = self._checked(X)
         return bic(self.score(X) * X.shape[0], self._n_parameters(), X.shape[0])
 

@@ -26,8 +26,8 @@ The prior, one factor per parameter block:
 (the Wishart of Bishop 2006, sec. 2.3.6, on the precision ``Lambda = Sigma^-1`` with
 ``W = Psi^-1``), so that ``Psi`` acts as a prior scatter of ``nu`` pseudo-points.
 
-``prior="default"`` is R mclust's ``defaultPrior`` (Fraley and Raftery 2007, sec. 4.2;
-mclust's documentation of ``priorControl`` and ``defaultPrior``): see
+``prior="default"`` is R mclust's ``defaultPrior`` (Fraley and Raftery 2007, "Multivariate
+prior hyperparameters"; mclust's documentation of ``priorControl`` and ``defaultPrior``): see
 :meth:`ConjugatePrior.default`.
 
 This module needs only numpy and the standard library.
@@ -234,7 +234,7 @@ class ConjugatePrior:
         :eq:`default-prior`.
 
         Fraley and Raftery (2007), "Bayesian regularization for normal mixture estimation
-        and model-based clustering", J. Classification 24:155-181, sec. 4.2, and mclust's
+        and model-based clustering", J. Classification 24:155-181, and mclust's
         documentation of ``priorControl`` and ``defaultPrior``:
 
         - prior mean ``m_0``: the mean of the data;
