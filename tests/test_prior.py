@@ -436,3 +436,38 @@ def test_select_model_with_the_default_prior_has_no_degenerate_fit_on_rounded_da
     for row in selection.table:
         model = selection.models[(row["n_components"], row["covariance_type"])]
         assert row["log_likelihood"] == pytest.approx(gmm.log_likelihood(X, model.mixture_))
+
+
+# --- Clear errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"shrinkage": -1.0}, "shrinkage"),
+        ({"dof": -5.0}, "dof"),
+        ({"scale": [[1.0, 2.0], [2.0, 1.0]]}, "positive semi-definite"),
+        ({"scale": [[1.0, 0.5], [0.0, 1.0]]}, "symmetric"),
+        ({"alpha": [1.0, -1.0]}, "alpha"),
+        ({"mean": [0.0, np.nan]}, "prior mean"),
+    ],
+)
+def test_bad_hyperparameters_are_named(arguments, message):
+    values = {"mean": [0.0, 0.0], "shrinkage": 0.01, "dof": 4.0, "scale": np.eye(2),
+              "covariance_type": "full"}
+    values.update(arguments)
+    with pytest.raises(ValueError, match=message):
+        ConjugatePrior(**values)
+
+
+def test_a_prior_that_does_not_fit_the_mixture_is_refused():
+    X, resp = small_problem("full")
+    prior = ConjugatePrior.default(X, 2, "full")
+    with pytest.raises(ValueError, match="covariance_type='full'.*'diag'"):
+        gmm.m_step(X, resp, "diag", prior=prior)
+    with pytest.raises(ValueError, match="2 features.*X has 3"):
+        gmm.m_step(np.c_[X, X[:, :1]], resp, "full", prior=prior)
+    with pytest.raises(ValueError, match="alpha has 3 entries.*2 components"):
+        gmm.m_step(X, resp, "full", prior=ConjugatePrior.default(X, 2, alpha=[1, 2, 3]))
+    with pytest.raises(ValueError, match="'default' or a gmm.ConjugatePrior"):
+        gmm.GaussianMixture(2, prior="mclust").fit(X)
