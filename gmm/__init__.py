@@ -27,7 +27,7 @@ from .complete_data import complete_data_log_likelihood, q_function, responsibil
 from .covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
 from .criteria import aic, bic, is_degenerate, n_parameters
 from .estimator import GaussianMixture
-from .exceptions import ComponentCollapseError, ConvergenceWarning, NotFittedError
+from .exceptions import ComponentCollapseError, NotFittedError, convergence_warning_class
 from .initialization import initial_responsibilities, kmeans, kmeans_plusplus
 from .likelihood import (
     log_gaussian_density,
@@ -45,6 +45,14 @@ from .prior import ConjugatePrior, log_prior
 from .sampling import sample
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # gmm.ConvergenceWarning follows scikit-learn's import (see gmm.exceptions).
+    if name == "ConvergenceWarning":
+        return convergence_warning_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COVARIANCE_TYPES",

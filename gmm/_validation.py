@@ -15,7 +15,9 @@ class NonNumericDataError(ValueError, TypeError):
 
 def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str = "X",
             model: str = "theta"):
-    """Return ``X`` as a C-contiguous float64 array of shape (n_samples, n_features).
+    """Return ``X`` as a C-contiguous array of shape (n_samples, n_features): float32 if it
+    is float32 (gmm then accumulates in float64 and returns float32 parameters, as
+    scikit-learn does), float64 otherwise.
 
     Raises ValueError for sparse, complex, non-numeric, non-2-D, empty, NaN/inf input, or a
     feature count that differs from ``n_features`` (the message names ``model``).
@@ -29,8 +31,10 @@ def as_data(X, *, n_features: int | None = None, min_samples: int = 1, name: str
         raw = np.asarray(X)
         complex_data = np.iscomplexobj(raw)
         if not complex_data:
-            # No copy when X already is C-contiguous float64: nothing here writes into it.
-            array = np.ascontiguousarray(raw, dtype=np.float64)
+            # No copy when X already is C-contiguous float64 (or float32): nothing here
+            # writes into it.
+            dtype = np.float32 if raw.dtype == np.float32 else np.float64
+            array = np.ascontiguousarray(raw, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise NonNumericDataError(
             f"{name} must be numeric (an array of numbers); it could not be converted to "
@@ -116,7 +120,22 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
 def check_non_negative_real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real | np.floating) or not value >= 0:
         raise ValueError(f"{name} must be a non-negative number; got {value!r}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite non-negative number; got {value!r}.")
     return float(value)
+
+
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def sum_tolerance(dtype, n_terms: int) -> float:
+    """How far from 1 a sum of ``n_terms`` probabilities stored as ``dtype`` may be: a few
+    rounding errors of that precision per term (1e-8 at least, as in float64)."""
+    dtype = np.dtype(dtype) if np.issubdtype(np.dtype(dtype), np.floating) else np.float64
+    return max(1e-8, 50.0 * max(n_terms, 1) * float(np.finfo(dtype).eps))
 
 
 def check_random_state(random_state):
@@ -126,10 +145,17 @@ def check_random_state(random_state):
     if isinstance(random_state, np.random.RandomState):
         # scikit-learn's legacy type: draw a seed from it so results stay reproducible.
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    if random_state is None or isinstance(random_state, Integral | np.integer):
-        return np.random.default_rng(random_state)
+    if isinstance(random_state, Integral | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(
+                f"random_state must be None, an int >= 0, or a numpy Generator; got "
+                f"{random_state!r}."
+            )
+        return np.random.default_rng(int(random_state))
+    if random_state is None:
+        return np.random.default_rng()
     if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator):
         return np.random.default_rng(random_state)
     raise ValueError(
-        f"random_state must be None, an int, or a numpy Generator; got {random_state!r}."
+        f"random_state must be None, an int >= 0, or a numpy Generator; got {random_state!r}."
     )

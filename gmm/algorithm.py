@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from ._engine import centred_moments, em_iteration
+from ._engine import centred_moments, data_shift, e_step_chunked, em_iteration
 from ._validation import (
     as_data,
     as_sample_weight,
@@ -16,7 +16,6 @@ from ._validation import (
 )
 from .criteria import COLLAPSE_RTOL, relative_variances
 from .exceptions import ComponentCollapseError
-from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
 from .prior import default_reg_covar, log_prior, resolve_prior
@@ -61,10 +60,16 @@ class EMResult:
         scikit-learn's ``lower_bound_``: the per-point log-likelihood computed in the last
         E-step, i.e. ``log_likelihoods[-2] / N``; with a prior the per-point log posterior
         ``log_posteriors[-2] / N``.
-    log_resp : ndarray, shape (N, K)
-        Log-responsibilities under the final ``theta``.
+    log_resp : ndarray, shape (N, K), or None
+        Log-responsibilities under the final ``theta`` (None with ``keep_log_resp=False``).
     history : list of Mixture or None
         ``theta^(0) .. theta^(n_iter)`` when asked for with ``keep_history``.
+    labels : ndarray of int, shape (N,)
+        The most responsible component of every point under the final ``theta``.
+    lower_bounds : list of float
+        The per-point log-likelihood of each of the ``n_iter`` E-steps that preceded an
+        M-step (scikit-learn's ``lower_bounds_``); the last is ``lower_bound``. With a
+        prior, of the per-point log posterior.
     log_posteriors : list of float or None
         With a prior: ``ln p(X | theta^(t)) + ln p(theta^(t))`` for ``t = 0 .. n_iter``,
         the objective EM then maximises and never decreases (chapter 8,
@@ -76,18 +81,33 @@ class EMResult:
     converged: bool
     n_iter: int
     lower_bound: float
-    log_resp: np.ndarray
+    log_resp: np.ndarray | None
     history: list | None = None
+    labels: np.ndarray | None = None
+    lower_bounds: list = dataclasses.field(default_factory=list)
     log_posteriors: list | None = None
 
 
-def e_step(X: np.ndarray, theta: Mixture):
+def e_step(X, theta: Mixture):
     """The E-step: ``ln p(x_n)`` (shape ``(N,)``) and ``ln gamma(z_nk)`` (shape ``(N, K)``)
-    under ``theta`` (eqs. :eq:`mixture-density` and :eq:`responsibility`). ``X`` is assumed
-    validated."""
-    weighted = _log_weighted_densities(X, theta)
-    log_marginal = logsumexp(weighted, axis=1)
-    return log_marginal, weighted - log_marginal[:, None]
+    under ``theta`` (eqs. :eq:`mixture-density` and :eq:`responsibility`), by the same
+    engine as :func:`em` and the estimator.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    theta : Mixture
+
+    Returns
+    -------
+    log_marginal : ndarray, shape (N,)
+    log_resp : ndarray, shape (N, K)
+    """
+    if not isinstance(theta, Mixture):
+        raise ValueError(f"theta must be a gmm.Mixture; got {type(theta).__name__}.")
+    X = as_data(X, n_features=theta.n_features)
+    out = e_step_chunked(X, theta, log_resp=True, log_marginal=True)
+    return out["log_marginal"], out["log_resp"]
 
 
 def em(
@@ -102,6 +122,8 @@ def em(
     keep_history: bool = False,
     verbose: int = 0,
     verbose_interval: int = 10,
+    keep_log_resp: bool = True,
+    previous_lower_bound: float = -np.inf,
     prior=None,
 ) -> EMResult:
     """Run EM from ``theta0`` (the algorithm of chapter 6).
@@ -130,6 +152,12 @@ def em(
     verbose : int, default 0
         ``>= 1`` prints the log-likelihood every ``verbose_interval`` iterations.
     verbose_interval : int, default 10
+    keep_log_resp : bool, default True
+        Keep the final ``(N, K)`` log-responsibilities in ``EMResult.log_resp``; False keeps
+        only the labels (memory ``O(N)``).
+    previous_lower_bound : float, default -inf
+        The per-point log-likelihood before ``theta0`` (a warm start continues a fit: its
+        first change is measured from there, as scikit-learn does).
     prior : None, "default" or ConjugatePrior, optional
         MAP-EM (chapter 8): the M-step maximises ``Q + ln p(theta)``, the stopping rule
         and ``lower_bound`` use the per-point log posterior
@@ -140,6 +168,11 @@ def em(
     Returns
     -------
     EMResult
+
+    Raises
+    ------
+    ComponentCollapseError
+        When a component collapses (see :func:`gmm.criteria.relative_variances`).
     """
     X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
     weight = as_sample_weight(sample_weight, X.shape[0])
@@ -148,10 +181,11 @@ def em(
     reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
+    verbose = check_positive_int(verbose, "verbose", minimum=0)
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
-    total_weight = X.shape[0] if weight is None else weight.sum()
+    total_weight = float(X.shape[0] if weight is None else weight.sum())
     # One shift for every iteration: the weighted mean of the data.
-    shift = (X.mean(axis=0) if weight is None else weight @ X / total_weight)
+    shift = data_shift(X, weight)
 
     # The engine centres the data on `shift` chunk by chunk; see gmm._engine for why.
     tied_moments = None
@@ -163,7 +197,8 @@ def em(
     log_likelihoods = []
     log_posteriors = None if prior is None else []
     objective_name = "ln p(X)" if prior is None else "log posterior"
-    lower_bound = -np.inf
+    lower_bound = float(previous_lower_bound)
+    lower_bounds = []
     converged = False
     n_iter = 0
     start = time.perf_counter()
@@ -179,11 +214,19 @@ def em(
         if prior is not None:
             objective += log_prior(theta, prior)
             log_posteriors.append(objective)
-        theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0, prior)
+        try:
+            theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0,
+                                                prior)
+        except ComponentCollapseError as error:  # a covariance not positive definite
+            raise ComponentCollapseError(
+                f"At EM iteration {n_iter}: {error}", component=error.component,
+                iteration=n_iter,
+            ) from None
         _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:
             history.append(theta)
         lower_bound = objective / total_weight
+        lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if verbose >= 1 and n_iter % verbose_interval == 0:
             print(
@@ -196,13 +239,15 @@ def em(
             break
     else:
         n_iter = max_iter
-    # A last E-step, so that the responsibilities belong to the returned theta.
-    log_resp = np.empty((X.shape[0], theta.n_components))
+    # A last E-step, so that the responsibilities and labels belong to the returned theta;
+    # by the formulation that predict uses, so that fit_predict and predict agree.
+    log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
+    labels = np.empty(X.shape[0], dtype=np.intp)
     log_likelihoods.append(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False)[0]
+                     with_statistics=False, labels_out=labels, formulation="factors")[0]
     )
     if prior is not None:
         log_posteriors.append(log_likelihoods[-1] + log_prior(theta, prior))
     return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history,
-                    log_posteriors)
+                    labels, lower_bounds, log_posteriors)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exceptions import ComponentCollapseError
+
 __all__ = ["CovarianceType", "COVARIANCE_TYPES", "get_covariance_type"]
 
 
@@ -33,8 +35,8 @@ def _collapse_message(component: str) -> str:
     return (
         f"The covariance of {component} is not positive definite. During EM this means the "
         "component has collapsed onto too few points (the singularity of the "
-        "log-likelihood, chapter 3): increase reg_covar, use fewer components, or scale the "
-        "input data. For given parameters: pass a symmetric positive definite matrix."
+        "log-likelihood, chapter 3): increase reg_covar or use fewer components. For given "
+        "parameters: pass a symmetric positive definite matrix."
     )
 
 
@@ -47,7 +49,8 @@ def _full_precision_cholesky(covariances: np.ndarray, labels) -> np.ndarray:
         try:
             lower = np.linalg.cholesky(covariance)
         except np.linalg.LinAlgError:
-            raise ValueError(_collapse_message(labels(index))) from None
+            raise ComponentCollapseError(_collapse_message(labels(index)),
+                                         component=index) from None
         # Triangular solve L^{-1}; transposed it is the precision factor P = L^{-T}.
         factors[index] = np.linalg.solve(lower, identity).T
     return factors
@@ -57,6 +60,21 @@ def _full_precision_cholesky(covariances: np.ndarray, labels) -> np.ndarray:
 #: plus the floor) are left out of :meth:`CovarianceType.relative_variances`: there the data
 #: are as good as constant, and no component can collapse relative to them.
 _NEGLIGIBLE_SPREAD = 1e-3
+
+
+def _symmetry_tolerance(matrices, precision):
+    """Relative and absolute tolerance of a symmetry check, following the precision the
+    matrices were given in (float32 matrices are symmetric only to float32 rounding)."""
+    eps = float(np.finfo(precision).eps)
+    scale = float(np.max(np.abs(matrices))) if matrices.size else 1.0
+    return max(1e-10, 1e3 * eps), max(1e-12, 1e3 * eps) * scale
+
+
+def _estimate_preamble(statistics, means):
+    """``N_k`` (with the floor that keeps an empty component finite, shape ``(K, 1)``), the
+    means of the statistics about their shift ``c`` and the offsets ``mu_k - c``."""
+    counts = statistics.floored_counts[:, None]
+    return counts, statistics.centred_sums / counts, means - statistics.shift
 
 
 def _no_spread(n_components, floor):
@@ -173,6 +191,49 @@ class CovarianceType:
         :func:`gmm.criteria.relative_variances`)."""
         raise NotImplementedError
 
+    def symmetrised(self, covariances: np.ndarray) -> np.ndarray:
+        """``covariances`` with each matrix replaced by ``(A + A^T) / 2``."""
+        return covariances
+
+    def permuted(self, covariances: np.ndarray, order) -> np.ndarray:
+        """The covariances of the components relabelled by ``order``."""
+        return covariances[order]
+
+    # -- sufficient statistics in this type's layout ---------------------------------------
+
+    def recentred_moments(self, moments, sums, counts, delta) -> np.ndarray:
+        """Second moments about ``c - delta`` from those about ``c``:
+        ``sum gamma (y + delta)(y + delta)^T`` with ``y = x - c``, i.e.
+        ``S + s delta^T + delta s^T + N delta delta^T`` (``s`` the sums about ``c``), in this
+        type's layout. Re-centring is written here once, for the book's uncentred moments
+        (``delta = c``) and for adding statistics with different shifts."""
+        raise NotImplementedError
+
+    def moments_from_full(self, full_moments: np.ndarray) -> np.ndarray:
+        """This type's second-moment layout from ``(K, D, D)`` per-component moments."""
+        raise NotImplementedError
+
+    # -- the engine's layout (gmm._engine) -------------------------------------------------
+    #: Which quadratic features the engine's E-step needs: ``"pairs"`` (every ``x_i x_j``,
+    #: ``i <= j``), ``"squares"`` (``x_d^2``) or ``"none"`` (a quadratic term shared by every
+    #: component, see :meth:`shared_quadratic_factor`).
+    engine_features = "pairs"
+
+    def shared_quadratic_factor(self, precisions_cholesky):
+        """The factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by every
+        component (tied), or None."""
+        return None
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        """The engine's per-component precision coefficients: ``(K, D, D)`` matrices for
+        ``"pairs"`` and ``"none"``, ``(K, D)`` diagonals for ``"squares"``."""
+        raise NotImplementedError
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        """Every component's ``(D, D)`` upper-triangular precision factor, ``(K, D, D)``
+        (the engine's factor products work on these)."""
+        raise NotImplementedError
+
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):
         """Raise ValueError unless ``covariances`` has the right shape and is symmetric
         positive definite."""
@@ -185,9 +246,10 @@ class CovarianceType:
     _not_positive_definite = "is not positive definite"
 
     def check_layout(self, covariances: np.ndarray, n_components: int, n_features: int,
-                     name: str):
+                     name: str, precision=np.float64):
         """Raise ValueError unless ``covariances`` has the right shape, is finite and (for
-        matrices) symmetric. Positive definiteness is left to :meth:`precisions_cholesky`."""
+        matrices) symmetric to the rounding of ``precision`` (the dtype they were given in).
+        Positive definiteness is left to :meth:`precisions_cholesky`."""
         expected = self.shape(n_components, n_features)
         if covariances.shape != expected:
             raise ValueError(
@@ -199,10 +261,10 @@ class CovarianceType:
             raise ValueError(f"{name} contains NaN or infinity.")
 
     def check_precisions(self, precisions: np.ndarray, n_components: int, n_features: int,
-                         name: str = "precisions"):
+                         name: str = "precisions", precision=np.float64):
         """Raise ValueError unless ``precisions`` has the right shape and is symmetric
         positive definite."""
-        self.check_layout(precisions, n_components, n_features, name)
+        self.check_layout(precisions, n_components, n_features, name, precision)
         try:
             self.precisions_cholesky(precisions)
         except ValueError:
@@ -227,9 +289,7 @@ class FullCovariance(CovarianceType):
         return n_components * n_features * (n_features + 1) // 2
 
     def estimate(self, statistics, means, reg_covar):
-        counts = statistics.counts[:, None]
-        centred_means = statistics.centred_sums / counts
-        offsets = means - statistics.shift
+        counts, centred_means, offsets = _estimate_preamble(statistics, means)
         covariances = (
             statistics.centred_second_moments / counts[:, :, None]
             - centred_means[:, :, None] * offsets[:, None, :]
@@ -243,7 +303,7 @@ class FullCovariance(CovarianceType):
         return covariances
 
     def precisions_cholesky(self, covariances):
-        return _full_precision_cholesky(covariances, lambda k: f"component {k}")
+        return _full_precision_cholesky(covariances, lambda k: f"component {k + 1}")
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
         return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)), axis=1)
@@ -271,15 +331,37 @@ class FullCovariance(CovarianceType):
     def relative_variances(self, covariances, spread, floor):
         return _relative_variances_full(covariances, spread, floor)
 
-    def check_layout(self, covariances, n_components, n_features, name):
+    def symmetrised(self, covariances):
+        return 0.5 * (covariances + covariances.transpose(0, 2, 1))
+
+    def recentred_moments(self, moments, sums, counts, delta):
+        return (
+            moments
+            + sums[:, :, None] * delta[None, None, :]
+            + delta[None, :, None] * sums[:, None, :]
+            + counts[:, None, None] * np.outer(delta, delta)[None]
+        )
+
+    def moments_from_full(self, full_moments):
+        return full_moments
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        return precisions_cholesky @ precisions_cholesky.transpose(0, 2, 1)
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        return precisions_cholesky
+
+    def check_layout(self, covariances, n_components, n_features, name, precision=np.float64):
         super().check_layout(covariances, n_components, n_features, name)
         # Positive definiteness is checked by the Cholesky factorisation that follows.
+        rtol, atol = _symmetry_tolerance(covariances, precision)
         asymmetric = ~np.all(
-            np.isclose(covariances, covariances.transpose(0, 2, 1), rtol=1e-10, atol=1e-12),
+            np.isclose(covariances, covariances.transpose(0, 2, 1), rtol=rtol, atol=atol),
             axis=(1, 2),
         )
         if np.any(asymmetric):
-            raise ValueError(f"{name}[{int(np.argmax(asymmetric))}] is not symmetric.")
+            k = int(np.argmax(asymmetric))
+            raise ValueError(f"{name}[{k}] (component {k + 1}) is not symmetric.")
 
 
 class TiedCovariance(CovarianceType):
@@ -294,9 +376,7 @@ class TiedCovariance(CovarianceType):
         return n_features * (n_features + 1) // 2
 
     def estimate(self, statistics, means, reg_covar):
-        counts = statistics.counts[:, None]
-        centred_means = statistics.centred_sums / counts
-        offsets = means - statistics.shift
+        counts, centred_means, offsets = _estimate_preamble(statistics, means)
         # sum_k N_k [ m_k a_k^T + a_k m_k^T - a_k a_k^T ]: the part of the scatter about the
         # shift that the component means explain; with a_k = m_k it is sum_k N_k m_k m_k^T.
         explained = (
@@ -342,9 +422,40 @@ class TiedCovariance(CovarianceType):
     def relative_variances(self, covariances, spread, floor):
         return _relative_variances_full(covariances[None], spread, floor)
 
-    def check_layout(self, covariances, n_components, n_features, name):
+    def symmetrised(self, covariances):
+        return 0.5 * (covariances + covariances.T)
+
+    def permuted(self, covariances, order):
+        return covariances  # shared by every component
+
+    def recentred_moments(self, moments, sums, counts, delta):
+        total = sums.sum(axis=0)
+        return (
+            moments
+            + np.outer(total, delta)
+            + np.outer(delta, total)
+            + counts.sum() * np.outer(delta, delta)
+        )
+
+    def moments_from_full(self, full_moments):
+        return full_moments.sum(axis=0)
+
+    engine_features = "none"
+
+    def shared_quadratic_factor(self, precisions_cholesky):
+        return precisions_cholesky
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky @ precisions_cholesky.T,
+                               (n_components, n_features, n_features))
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky, (n_components, n_features, n_features))
+
+    def check_layout(self, covariances, n_components, n_features, name, precision=np.float64):
         super().check_layout(covariances, n_components, n_features, name)
-        if not np.allclose(covariances, covariances.T, rtol=1e-10, atol=1e-12):
+        rtol, atol = _symmetry_tolerance(covariances, precision)
+        if not np.allclose(covariances, covariances.T, rtol=rtol, atol=atol):
             raise ValueError(f"{name} is not symmetric.")
 
 
@@ -360,9 +471,7 @@ class DiagCovariance(CovarianceType):
         return n_components * n_features
 
     def estimate(self, statistics, means, reg_covar):
-        counts = statistics.counts[:, None]
-        centred_means = statistics.centred_sums / counts
-        offsets = means - statistics.shift
+        counts, centred_means, offsets = _estimate_preamble(statistics, means)
         variances = (
             statistics.centred_second_moments / counts
             - 2.0 * offsets * centred_means
@@ -373,7 +482,8 @@ class DiagCovariance(CovarianceType):
     def precisions_cholesky(self, covariances):
         for k, variances in enumerate(covariances):
             if np.any(variances <= 0):
-                raise ValueError(_collapse_message(f"component {k}"))
+                raise ComponentCollapseError(_collapse_message(f"component {k + 1}"),
+                                             component=k)
         return 1.0 / np.sqrt(covariances)
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
@@ -404,6 +514,23 @@ class DiagCovariance(CovarianceType):
     def relative_variances(self, covariances, spread, floor):
         return _relative_variances_diagonal(covariances, spread, floor)
 
+    def recentred_moments(self, moments, sums, counts, delta):
+        return moments + 2 * sums * delta + counts[:, None] * delta**2
+
+    def moments_from_full(self, full_moments):
+        return np.diagonal(full_moments, axis1=1, axis2=2).copy()
+
+    engine_features = "squares"
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        return precisions_cholesky**2
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        factors = np.zeros((n_components, n_features, n_features))
+        diagonal = np.arange(n_features)
+        factors[:, diagonal, diagonal] = precisions_cholesky
+        return factors
+
     _not_positive_definite = "must be positive (they are variances)"
 
 
@@ -424,7 +551,8 @@ class SphericalCovariance(CovarianceType):
     def precisions_cholesky(self, covariances):
         for k, variance in enumerate(covariances):
             if variance <= 0:
-                raise ValueError(_collapse_message(f"component {k}"))
+                raise ComponentCollapseError(_collapse_message(f"component {k + 1}"),
+                                             component=k)
         return 1.0 / np.sqrt(covariances)
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
@@ -457,6 +585,18 @@ class SphericalCovariance(CovarianceType):
         # for it (statistics of this type keep only the diagonal).
         largest = np.max(spread, keepdims=True)
         return _relative_variances_diagonal(covariances[:, None], largest, floor)
+
+    # The statistics keep the diagonal of the second moments, as for diag.
+    recentred_moments = DiagCovariance.recentred_moments
+    moments_from_full = DiagCovariance.moments_from_full
+
+    engine_features = "squares"
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        return np.repeat((precisions_cholesky**2)[:, None], n_features, axis=1)
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        return precisions_cholesky[:, None, None] * np.eye(n_features)[None]
 
     _not_positive_definite = "must be positive (they are variances)"
 

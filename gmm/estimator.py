@@ -7,25 +7,35 @@ import warnings
 
 import numpy as np
 
+from ._engine import e_step_chunked
 from ._validation import (
     as_data,
     as_sample_weight,
+    check_bool,
     check_non_negative_real,
     check_positive_int,
     check_random_state,
+    sum_tolerance,
 )
-from .algorithm import e_step, em
+from .algorithm import em
 from .covariance import get_covariance_type
 from .criteria import aic, bic, n_parameters
-from .exceptions import ConvergenceWarning, NotFittedError, not_fitted_error_class
+from .exceptions import (
+    ComponentCollapseError,
+    convergence_warning_class,
+    not_fitted_error_class,
+)
 from .initialization import INIT_METHODS, initial_responsibilities
-from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
 from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
 
-__all__ = ["GaussianMixture", "ConvergenceWarning", "NotFittedError"]
+__all__ = ["GaussianMixture"]
+
+#: The fitted parameters, each a view of ``mixture_`` (see ``GaussianMixture``).
+_PARAMETER_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_",
+                         "precisions_cholesky_")
 
 
 class GaussianMixture:
@@ -86,6 +96,9 @@ class GaussianMixture:
         Per-point log-likelihood of the best fit (scikit-learn's meaning); with a prior,
         the per-point log posterior ``(ln p(X | theta) + ln p(theta)) / N``, which EM
         maximises.
+    lower_bounds_ : list of float
+        The per-point log-likelihood at every iteration of the best initialisation
+        (scikit-learn >= 1.7).
     n_features_in_ : int
     log_likelihood_history_ : list of float
         ``ln p(X | theta^(t))`` (a sum over points) at every iteration of the best fit.
@@ -101,6 +114,12 @@ class GaussianMixture:
 
     Notes
     -----
+    The parameter attributes (``weights_``, ``means_``, ``covariances_``, ``precisions_``,
+    ``precisions_cholesky_``) are read-only views of ``mixture_``, in the dtype of the data
+    (float32 data give float32 parameters; the work is done in float64). Assigning one (say
+    ``model.means_ = new_means``) replaces ``mixture_`` by a validated copy with that
+    parameter changed, so every method uses it.
+
     Beyond scikit-learn: ``sample_weight`` in :meth:`fit`, the likelihood history, the
     parameter history, and parameters held fixed (see :func:`gmm.em`).
     """
@@ -205,6 +224,10 @@ class GaussianMixture:
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.verbose_interval, "verbose_interval")
+        check_positive_int(self.verbose, "verbose", minimum=0)
+        check_bool(self.warm_start, "warm_start")
+        check_bool(self.keep_history, "keep_history")
+        check_random_state(self.random_state)
         if self.init_params not in INIT_METHODS:
             raise ValueError(
                 f"Unknown init_params {self.init_params!r}; choose one of {list(INIT_METHODS)}."
@@ -216,7 +239,8 @@ class GaussianMixture:
         kind = get_covariance_type(self.covariance_type)
         weights = means_ = covariances = None
         if self.weights_init is not None:
-            weights = np.array(self.weights_init, dtype=np.float64)
+            given = np.asarray(self.weights_init)
+            weights = np.array(given, dtype=np.float64)
             if weights.shape != (K,):
                 raise ValueError(
                     f"weights_init must have shape ({K},) (n_components,); got {weights.shape}."
@@ -225,11 +249,12 @@ class GaussianMixture:
                 raise ValueError(
                     f"weights_init must be in [0, 1]; got {weights.tolist()}."
                 )
-            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=sum_tolerance(given.dtype, K)):
                 raise ValueError(
-                    f"weights_init must sum to 1; they sum to {weights.sum():.6f}. "
+                    f"weights_init must sum to 1; they sum to {weights.sum()!r}. "
                     "Normalise them: weights / weights.sum()."
                 )
+            weights = weights / weights.sum()  # exact, for a float32 start
         if self.means_init is not None:
             means_ = np.array(self.means_init, dtype=np.float64)
             if means_.shape != (K, n_features):
@@ -240,12 +265,22 @@ class GaussianMixture:
             if not np.all(np.isfinite(means_)):
                 raise ValueError("means_init contains NaN or infinity.")
         if self.precisions_init is not None:
-            precisions = np.array(self.precisions_init, dtype=np.float64)
-            kind.check_precisions(precisions, K, n_features, "precisions_init")
-            covariances = kind.covariances_from_precisions(precisions)
+            given = np.asarray(self.precisions_init)
+            precisions = np.array(given, dtype=np.float64)
+            precision = np.float32 if given.dtype == np.float32 else np.float64
+            kind.check_precisions(precisions, K, n_features, "precisions_init", precision)
+            covariances = kind.symmetrised(
+                kind.covariances_from_precisions(kind.symmetrised(precisions)))
         return weights, means_, covariances
 
     def _initial_mixture(self, X, weight, rng, prior=None) -> Mixture:
+        try:
+            return self._initial_mixture_or_fail(X, weight, rng, prior)
+        except ComponentCollapseError as error:
+            raise ComponentCollapseError(f"At the start (iteration 0): {error}",
+                                         component=error.component, iteration=0) from None
+
+    def _initial_mixture_or_fail(self, X, weight, rng, prior=None) -> Mixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
         reg_covar = default_reg_covar(self.reg_covar, prior)
@@ -293,98 +328,190 @@ class GaussianMixture:
         X = as_data(X, min_samples=self.n_components)
         weight = as_sample_weight(sample_weight, X.shape[0])
         warm = self.warm_start and hasattr(self, "mixture_")
-        if warm and self.mixture_.n_features != X.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but the warm start has "
-                f"{self.mixture_.n_features}."
-            )
+        if warm:
+            self._check_warm_start(X)
         rng = check_random_state(self.random_state)
         prior = resolve_prior(self.prior, X, self.n_components, self.covariance_type, weight)
-        best = None
-        for init in range(1 if warm else self.n_init):
+        best, collapses = None, []
+        n_init = 1 if warm else self.n_init
+        for init in range(n_init):
             if self.verbose >= 1:
-                print(f"Initialization {init}", flush=True)
-            theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng, prior)
-            result = em(
-                X,
-                theta0,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                reg_covar=self.reg_covar,
-                sample_weight=weight,
-                keep_history=self.keep_history,
-                verbose=self.verbose,
-                verbose_interval=self.verbose_interval,
-                prior=prior,
-            )
+                print(f"Initialization {init + 1}", flush=True)
+            try:
+                theta0 = (self.mixture_ if warm
+                          else self._initial_mixture(X, weight, rng, prior))
+                result = em(
+                    X,
+                    theta0,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    reg_covar=self.reg_covar,
+                    sample_weight=weight,
+                    keep_history=self.keep_history,
+                    verbose=self.verbose,
+                    verbose_interval=self.verbose_interval,
+                    keep_log_resp=False,
+                    previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+                    prior=prior,
+                )
+            except ComponentCollapseError as error:
+                if n_init == 1:
+                    raise
+                collapses.append((init, error))
+                continue
             if self.verbose >= 1:
                 state = "converged" if result.converged else "did not converge"
-                print(f"Initialization {init} {state} after {result.n_iter} iterations; "
+                print(f"Initialization {init + 1} {state} after {result.n_iter} iterations; "
                       f"{'ln p(X)' if prior is None else 'log posterior'} per point "
                       f"{result.lower_bound:.6f}", flush=True)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
+        if best is None:
+            init, error = collapses[-1]
+            raise ComponentCollapseError(
+                f"Every one of the n_init={n_init} initialisations collapsed (the last, "
+                f"initialisation {init + 1}: {error}", component=error.component,
+                iteration=error.iteration,
+            ) from error
+        for init, error in collapses:
+            warnings.warn(
+                f"Initialisation {init + 1} of {n_init} collapsed and was set aside; the "
+                f"best of the others is kept. {error}",
+                UserWarning,
+                stacklevel=2,
+            )
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "The best of the initialisations did not converge: EM stopped after "
                 f"max_iter={self.max_iter} iterations with the log-likelihood still changing "
                 f"by more than tol={self.tol}. Increase max_iter or tol, or check the data.",
-                ConvergenceWarning,
+                convergence_warning_class(),
                 stacklevel=2,
             )
-        self._set_fitted(best, X.shape[1])
+        self._set_fitted(best, X)
         self.prior_ = prior
         self.reg_covar_ = default_reg_covar(self.reg_covar, prior)
-        return best.log_resp.argmax(axis=1)
+        return best.labels
 
-    def _set_fitted(self, result, n_features):
-        theta = result.mixture
-        self.mixture_ = theta
-        self.weights_ = np.array(theta.weights)
-        self.means_ = np.array(theta.means)
-        self.covariances_ = np.array(theta.covariances)
-        self.precisions_cholesky_ = np.array(theta.precisions_cholesky)
-        self.precisions_ = theta.precisions
+    def _check_warm_start(self, X):
+        """A warm start continues the previous fit, so it must be a fit of the same model."""
+        theta = self.mixture_
+        if theta.n_features != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the warm start has {theta.n_features}."
+            )
+        kind = get_covariance_type(self.covariance_type)
+        if theta.n_components != self.n_components or theta.covariance_type != kind.name:
+            raise ValueError(
+                "warm_start=True continues the previous fit, which has "
+                f"n_components={theta.n_components} and "
+                f"covariance_type={theta.covariance_type!r}; the settings now ask for "
+                f"n_components={self.n_components} and covariance_type={kind.name!r}. Set "
+                "warm_start=False to fit the new model from a fresh start."
+            )
+
+    def _set_fitted(self, result, X):
+        self.mixture_ = result.mixture
+        self._fitted_dtype = X.dtype
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = list(result.lower_bounds)
         self.log_likelihood_history_ = list(result.log_likelihoods)
         self.history_ = result.history
         self.log_posterior_history_ = result.log_posteriors
-        self.n_features_in_ = n_features
+        self.n_features_in_ = X.shape[1]
+
+    # -- the fitted parameters: views of mixture_ ------------------------------------------
+
+    def _parameter(self, values):
+        dtype = self.__dict__.get("_fitted_dtype", np.float64)
+        array = np.array(values, dtype=dtype)
+        array.flags.writeable = False
+        return array
+
+    def _replace_mixture(self, theta):
+        self._fitted_mixture()
+        self.mixture_ = theta
+
+    @property
+    def weights_(self):
+        return self._parameter(self._fitted_mixture().weights)
+
+    @weights_.setter
+    def weights_(self, value):
+        self._replace_mixture(self._fitted_mixture().replace(weights=value))
+
+    @property
+    def means_(self):
+        return self._parameter(self._fitted_mixture().means)
+
+    @means_.setter
+    def means_(self, value):
+        self._replace_mixture(self._fitted_mixture().replace(means=value))
+
+    @property
+    def covariances_(self):
+        return self._parameter(self._fitted_mixture().covariances)
+
+    @covariances_.setter
+    def covariances_(self, value):
+        self._replace_mixture(self._fitted_mixture().replace(covariances=value))
+
+    @property
+    def precisions_(self):
+        return self._parameter(self._fitted_mixture().precisions)
+
+    @precisions_.setter
+    def precisions_(self, value):
+        theta = self._fitted_mixture()
+        self._replace_mixture(Mixture.from_precisions(theta.weights, theta.means, value,
+                                                      theta.covariance_type))
+
+    @property
+    def precisions_cholesky_(self):
+        return self._parameter(self._fitted_mixture().precisions_cholesky)
+
+    @precisions_cholesky_.setter
+    def precisions_cholesky_(self, value):
+        kind = self._fitted_mixture().kind
+        self.precisions_ = kind.precisions(np.asarray(value, dtype=np.float64))
 
     # -- using the fitted model ------------------------------------------------------------
 
     def _fitted_mixture(self):
-        if not hasattr(self, "mixture_"):
+        theta = self.__dict__.get("mixture_")
+        if theta is None:
             raise not_fitted_error_class()(
                 "This GaussianMixture instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
-        return self.mixture_
+        return theta
 
     def _checked(self, X):
         theta = self._fitted_mixture()
         return theta, as_data(X, n_features=theta.n_features, model=type(self).__name__)
 
     def score_samples(self, X):
-        """``ln p(x_n)`` for every point, shape ``(N,)``."""
+        """``ln p(x_n)`` for every point, shape ``(N,)`` (memory ``O(N)`` beyond ``X``)."""
         theta, X = self._checked(X)
-        return logsumexp(_log_weighted_densities(X, theta), axis=1)
+        return e_step_chunked(X, theta, log_marginal=True)["log_marginal"]
 
     def score(self, X, y=None):
         """The mean of ``ln p(x_n)`` over the points (scikit-learn's meaning)."""
-        return float(self.score_samples(X).mean())
+        theta, X = self._checked(X)
+        return float(e_step_chunked(X, theta)["log_likelihood"] / X.shape[0])
 
     def predict_proba(self, X):
         """The responsibilities ``gamma(z_nk)``, shape ``(N, K)``."""
         theta, X = self._checked(X)
-        return np.exp(e_step(X, theta)[1])
+        return np.exp(e_step_chunked(X, theta, log_resp=True)["log_resp"])
 
     def predict(self, X):
-        """The most responsible component of every point, shape ``(N,)``."""
+        """The most responsible component of every point, shape ``(N,)`` (memory ``O(N)``
+        beyond ``X``)."""
         theta, X = self._checked(X)
-        return e_step(X, theta)[1].argmax(axis=1)
+        return e_step_chunked(X, theta, labels=True)["labels"]
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` points by ancestral sampling; returns ``(X, labels)``."""

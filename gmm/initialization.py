@@ -4,21 +4,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_data, as_sample_weight, check_positive_int, check_random_state
+from ._engine import chunk_rows, data_shift
+from ._validation import (
+    as_data,
+    as_sample_weight,
+    check_non_negative_real,
+    check_positive_int,
+    check_random_state,
+)
 
 __all__ = ["kmeans", "kmeans_plusplus", "initial_responsibilities", "INIT_METHODS"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """``||x_n - c_k||^2``, shape ``(N, K)``; clipped at 0 against rounding."""
-    distances = (
-        np.einsum("nd,nd->n", X, X)[:, None]
-        - 2.0 * X @ centers.T
-        + np.einsum("kd,kd->k", centers, centers)[None, :]
-    )
-    return np.maximum(distances, 0.0)
+def _centred_augmented(X: np.ndarray, weight):
+    """``[x_n - c, 1]`` in float64, shape ``(N, D + 1)``; ``||x_n - c||^2``, shape ``(N,)``;
+    and ``c``, the weighted mean of the data.
+
+    Centring makes every distance below translation-invariant: ``||x||^2 - 2 x.c + ||c||^2``
+    about the origin cancels catastrophically for data far from it (at an offset of 1e10
+    every distance would be rounding noise)."""
+    shift = data_shift(X, weight)
+    augmented = np.empty((X.shape[0], X.shape[1] + 1))
+    np.subtract(X, shift, out=augmented[:, :-1])
+    augmented[:, -1] = 1.0
+    centred = augmented[:, :-1]
+    return augmented, np.einsum("nd,nd->n", centred, centred), shift
+
+
+def _assign(augmented: np.ndarray, squared_norms: np.ndarray, centers: np.ndarray):
+    """The nearest centre of every point and the squared distance to it, chunk by chunk.
+
+    ``||x - mu_k||^2 - ||x||^2 = [x, 1] @ [-2 mu_k; ||mu_k||^2]``: one product per chunk
+    for every centre at once (the data and the centres are centred on the same ``c``)."""
+    N = augmented.shape[0]
+    K = centers.shape[0]
+    coefficients = np.empty((augmented.shape[1], K))
+    coefficients[:-1] = -2.0 * centers.T
+    coefficients[-1] = np.einsum("kd,kd->k", centers, centers)
+    labels = np.empty(N, dtype=np.intp)
+    distances = np.empty(N)
+    rows = chunk_rows(K)
+    for start in range(0, N, rows):
+        stop = min(start + rows, N)
+        partial = augmented[start:stop] @ coefficients
+        nearest = partial.argmin(axis=1)
+        labels[start:stop] = nearest
+        distances[start:stop] = partial[np.arange(stop - start), nearest]
+    distances += squared_norms
+    np.maximum(distances, 0.0, out=distances)  # rounding can take a distance below zero
+    return labels, distances
 
 
 def _draw_index(rng, probabilities_unnormalised: np.ndarray) -> int:
@@ -27,6 +63,25 @@ def _draw_index(rng, probabilities_unnormalised: np.ndarray) -> int:
     cumulative = np.cumsum(probabilities_unnormalised)
     index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
     return min(index, len(cumulative) - 1)
+
+
+def _plusplus(centred: np.ndarray, n_clusters: int, rng, weight: np.ndarray) -> np.ndarray:
+    """k-means++ indices on centred data: each distance to a new centre is formed from the
+    differences (exact), ``O(N D)`` per centre."""
+    indices = [_draw_index(rng, weight)]
+    difference = centred - centred[indices[0]]
+    closest = np.einsum("nd,nd->n", difference, difference)
+    for _ in range(1, n_clusters):
+        score = weight * closest
+        if score.sum() <= 0:  # every point coincides with a centre: pick any unused point
+            score = weight * (np.isin(np.arange(centred.shape[0]), indices, invert=True))
+            if score.sum() <= 0:
+                score = weight.copy()
+        index = _draw_index(rng, score)
+        indices.append(index)
+        np.subtract(centred, centred[index], out=difference)
+        np.minimum(closest, np.einsum("nd,nd->n", difference, difference), out=closest)
+    return np.asarray(indices)
 
 
 def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None):
@@ -51,29 +106,30 @@ def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None):
     weight = as_sample_weight(sample_weight, X.shape[0])
     weight = np.ones(X.shape[0]) if weight is None else weight
     rng = check_random_state(random_state)
-    indices = [_draw_index(rng, weight)]
-    closest = _squared_distances(X, X[indices])[:, 0]
-    for _ in range(1, n_clusters):
-        score = weight * closest
-        if score.sum() <= 0:  # every point coincides with a centre: pick any unused point
-            score = weight * (np.isin(np.arange(X.shape[0]), indices, invert=True))
-            if score.sum() <= 0:
-                score = weight.copy()
-        index = _draw_index(rng, score)
-        indices.append(index)
-        closest = np.minimum(closest, _squared_distances(X, X[[index]])[:, 0])
-    indices = np.asarray(indices)
-    return X[indices].copy(), indices
+    augmented, _, _ = _centred_augmented(X, weight)
+    indices = _plusplus(augmented[:, :-1], n_clusters, rng, weight)
+    return np.array(X[indices], dtype=np.float64), indices
+
+
+def _weighted_means(centred, labels, weight, n_clusters):
+    """Per-cluster weighted sums and totals by ``bincount`` (``O(N D)``, no ``(N, K)``
+    one-hot matrix)."""
+    totals = np.bincount(labels, weights=weight, minlength=n_clusters)
+    sums = np.empty((n_clusters, centred.shape[1]))
+    for d in range(centred.shape[1]):
+        sums[:, d] = np.bincount(labels, weights=weight * centred[:, d], minlength=n_clusters)
+    return sums, totals
 
 
 def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_weight=None,
-           tol: float = 1e-10):
+           tol: float = 1e-4):
     """Lloyd's algorithm for k-means, started from k-means++ seeds.
 
     Minimises ``J = sum_n sum_k r_nk ||x_n - mu_k||^2`` (eq. :eq:`kmeans-objective`) by
     alternating the assignment of every point to its nearest centre and the move of every
     centre to the (weighted) mean of its points. A cluster left empty is re-seeded at the
-    point farthest from its centre.
+    point farthest from its centre. The data are centred first, so the result does not
+    depend on where the origin is.
 
     Parameters
     ----------
@@ -82,9 +138,10 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
     random_state : None, int or numpy.random.Generator
     max_iter : int, default 300
     sample_weight : array_like, shape (N,), optional
-    tol : float, default 1e-10
-        Stop when no centre moves by more than this (squared distance, relative to the
-        data's variance), or when no assignment changes.
+    tol : float, default 1e-4
+        scikit-learn's rule: stop when the squared distances the centres move, summed over
+        the centres, fall to ``tol`` times the mean variance of the features; or when no
+        assignment changes.
 
     Returns
     -------
@@ -95,37 +152,38 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
     """
     n_clusters = check_positive_int(n_clusters, "n_clusters")
     max_iter = check_positive_int(max_iter, "max_iter")
+    tol = check_non_negative_real(tol, "tol")
     X = as_data(X, min_samples=n_clusters)
     weight = as_sample_weight(sample_weight, X.shape[0])
     weight = np.ones(X.shape[0]) if weight is None else weight
     rng = check_random_state(random_state)
-    centers, _ = kmeans_plusplus(X, n_clusters, rng, weight)
-    scale = max(float(np.mean(np.var(X, axis=0))), np.finfo(float).tiny)
+    augmented, squared_norms, shift = _centred_augmented(X, weight)
+    centred = augmented[:, :-1]
+    centers = centred[_plusplus(centred, n_clusters, rng, weight)].copy()
+    # The data are centred, so the mean of the squared norms is the total variance.
+    threshold = tol * float(weight @ squared_norms) / (weight.sum() * X.shape[1])
     labels = None
     for _ in range(max_iter):
-        distances = _squared_distances(X, centers)
-        new_labels = np.argmin(distances, axis=1)
+        new_labels, distances = _assign(augmented, squared_norms, centers)
         if labels is not None and np.array_equal(new_labels, labels):
             break
         labels = new_labels
+        sums, totals = _weighted_means(centred, labels, weight, n_clusters)
         new_centers = centers.copy()
-        for k in range(n_clusters):
-            members = labels == k
-            total = weight[members].sum()
-            if total > 0:
-                new_centers[k] = weight[members] @ X[members] / total
-            else:
-                farthest = int(np.argmax(distances[np.arange(X.shape[0]), labels] * weight))
-                new_centers[k] = X[farthest]
-                labels[farthest] = k
-        shift = np.max(np.sum((new_centers - centers) ** 2, axis=1)) / scale
+        filled = totals > 0
+        new_centers[filled] = sums[filled] / totals[filled, None]
+        for k in np.flatnonzero(~filled):
+            farthest = int(np.argmax(distances * weight))
+            new_centers[k] = centred[farthest]
+            labels[farthest] = k
+            distances[farthest] = 0.0
+        moved = float(np.sum((new_centers - centers) ** 2))
         centers = new_centers
-        if shift <= tol:
+        if moved <= threshold:
             break
-    distances = _squared_distances(X, centers)
-    labels = np.argmin(distances, axis=1)
-    inertia = float(weight @ distances[np.arange(X.shape[0]), labels])
-    return centers, labels, inertia
+    labels, distances = _assign(augmented, squared_norms, centers)
+    inertia = float(weight @ distances)
+    return centers + shift, labels, inertia
 
 
 def initial_responsibilities(X, n_components: int, method: str = "kmeans", random_state=None,
@@ -166,11 +224,14 @@ def initial_responsibilities(X, n_components: int, method: str = "kmeans", rando
     if method == "kmeans":
         _, labels, _ = kmeans(X, n_components, rng, sample_weight=sample_weight)
     else:
+        weight = as_sample_weight(sample_weight, n_samples)
+        augmented, squared_norms, _ = _centred_augmented(X, weight)
         if method == "k-means++":
-            centers, _ = kmeans_plusplus(X, n_components, rng, sample_weight)
+            unit = np.ones(n_samples) if weight is None else weight
+            indices = _plusplus(augmented[:, :-1], n_components, rng, unit)
         else:
-            centers = X[rng.choice(n_samples, size=n_components, replace=False)]
-        labels = np.argmin(_squared_distances(X, centers), axis=1)
+            indices = rng.choice(n_samples, size=n_components, replace=False)
+        labels, _ = _assign(augmented, squared_norms, augmented[indices, :-1])
     resp = np.zeros((n_samples, n_components))
     resp[np.arange(n_samples), labels] = 1.0
     return resp

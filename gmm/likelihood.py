@@ -21,7 +21,8 @@ __all__ = [
     "responsibilities",
 ]
 
-_LOG_2PI = np.log(2.0 * np.pi)
+#: ``ln(2 pi)``, the constant of every Gaussian log-density (also used by gmm._engine).
+LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def _log_gaussian_density(X: np.ndarray, theta: Mixture) -> np.ndarray:
@@ -29,7 +30,7 @@ def _log_gaussian_density(X: np.ndarray, theta: Mixture) -> np.ndarray:
     factor = np.asarray(theta.precisions_cholesky)
     distances = kind.squared_mahalanobis(X, theta.means, factor)
     log_det = kind.log_det_precisions_cholesky(factor, theta.n_features)
-    return -0.5 * (theta.n_features * _LOG_2PI + distances) + log_det
+    return -0.5 * (theta.n_features * LOG_2PI + distances) + log_det
 
 
 def _log_weighted_densities(X: np.ndarray, theta: Mixture) -> np.ndarray:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._validation import sum_tolerance
 from .covariance import get_covariance_type
 
 __all__ = ["Mixture"]
@@ -16,6 +17,15 @@ def _frozen(array) -> np.ndarray:
     array = np.array(array, dtype=np.float64, copy=True)
     array.flags.writeable = False
     return array
+
+
+def _precision(*arrays):
+    """The coarsest floating-point precision among the given arrays (float32 parameters,
+    such as scikit-learn's from float32 data, are checked to float32 rounding)."""
+    dtypes = [np.asarray(a).dtype for a in arrays]
+    if any(d == np.float32 or d == np.float16 for d in dtypes):
+        return np.float32
+    return np.float64
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -33,9 +43,13 @@ class Mixture:
         ``tied``, ``(K, D)`` for ``diag`` and ``(K,)`` for ``spherical``.
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
 
-    The arrays are copied and made read-only. The Cholesky factors of the precisions are
-    computed once, on construction, so a covariance that is not positive definite is
-    reported here, naming its component.
+    The arrays are copied (in float64) and made read-only; copies made by ``pickle`` or
+    ``copy.deepcopy`` are rebuilt through the constructor, so they are read-only and checked
+    too. The Cholesky factors of the precisions are computed once, on construction, so a
+    covariance that is not positive definite is reported here, naming its component.
+    Parameters given in float32 are checked to float32 rounding (weights summing to 1, a
+    symmetric matrix) and then made exact: the weights renormalised, the matrices
+    symmetrised.
 
     Examples
     --------
@@ -55,6 +69,7 @@ class Mixture:
     def __post_init__(self):
         kind = get_covariance_type(self.covariance_type)
         try:
+            precision = _precision(self.weights, self.means, self.covariances)
             weights = _frozen(self.weights)
             means = _frozen(self.means)
             covariances = _frozen(self.covariances)
@@ -74,11 +89,15 @@ class Mixture:
             raise ValueError("weights and means must be finite (no NaN or infinity).")
         if np.any(weights < 0):
             raise ValueError(f"weights must be non-negative; got {weights.tolist()}.")
-        if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+        if not np.isclose(weights.sum(), 1.0, rtol=0,
+                          atol=sum_tolerance(precision, n_components)):
             raise ValueError(
                 f"weights must sum to 1 (they are probabilities); they sum to {weights.sum()!r}."
             )
-        kind.check_layout(covariances, n_components, n_features, "covariances")
+        kind.check_layout(covariances, n_components, n_features, "covariances", precision)
+        if precision != np.float64:
+            weights = _frozen(weights / weights.sum())
+            covariances = _frozen(kind.symmetrised(covariances))
         object.__setattr__(self, "covariance_type", kind.name)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "means", means)
@@ -87,16 +106,24 @@ class Mixture:
         factor.flags.writeable = False
         object.__setattr__(self, "precisions_cholesky", factor)
 
+    def __reduce__(self):
+        # Rebuilt through the constructor: read-only arrays and a fresh Cholesky factor.
+        return (type(self), (np.array(self.weights), np.array(self.means),
+                             np.array(self.covariances), self.covariance_type))
+
     @classmethod
     def from_precisions(cls, weights, means, precisions, covariance_type="full") -> Mixture:
         """Build ``theta`` from precisions ``Sigma^{-1}`` (scikit-learn's ``precisions_init``)."""
         kind = get_covariance_type(covariance_type)
+        precision = _precision(weights, means, precisions)
         precisions = np.asarray(precisions, dtype=np.float64)
         means_array = np.asarray(means, dtype=np.float64)
         if means_array.ndim != 2:
             raise ValueError(f"means must be 2-D; got shape {means_array.shape}.")
-        kind.check_precisions(precisions, means_array.shape[0], means_array.shape[1])
-        return cls(weights, means, kind.covariances_from_precisions(precisions), kind.name)
+        kind.check_precisions(precisions, means_array.shape[0], means_array.shape[1],
+                              precision=precision)
+        covariances = kind.covariances_from_precisions(kind.symmetrised(precisions))
+        return cls(weights, means, kind.symmetrised(covariances), kind.name)
 
     @property
     def n_components(self) -> int:
@@ -143,10 +170,9 @@ class Mixture:
         order = np.asarray(order)
         if sorted(order.tolist()) != list(range(self.n_components)):
             raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}.")
-        tied = self.covariance_type == "tied"
-        covariances = self.covariances if tied else self.covariances[order]
         return self.replace(
-            weights=self.weights[order], means=self.means[order], covariances=covariances
+            weights=self.weights[order], means=self.means[order],
+            covariances=self.kind.permuted(self.covariances, order),
         )
 
     def __repr__(self) -> str:

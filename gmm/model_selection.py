@@ -12,7 +12,7 @@ from ._validation import as_data, check_positive_int
 from .covariance import get_covariance_type
 from .criteria import aic, bic, is_degenerate, n_parameters
 from .estimator import GaussianMixture
-from .exceptions import ConvergenceWarning
+from .exceptions import _ConvergenceWarning
 
 __all__ = ["select_model", "ModelSelection"]
 
@@ -133,7 +133,7 @@ def select_model(
                 n_init=n_init, **estimator_kwargs
             )
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", _ConvergenceWarning)
                 model.fit(X)
             log_likelihood = float(model.score_samples(X).sum())
             p = n_parameters(k, X.shape[1], covariance_type)

@@ -31,9 +31,10 @@ __all__ = [
     "m_step",
 ]
 
-#: Added to every ``N_k`` so that a component with no responsibility gives finite updates
-#: (scikit-learn adds the same). It changes ``N_k`` by 2e-15.
-_COUNT_FLOOR = 10 * np.finfo(np.float64).eps
+#: Relative to ``N``, added to every ``N_k`` where it divides, so that a component with no
+#: responsibility gives finite updates (scikit-learn adds ``10 eps`` in absolute terms; a
+#: floor relative to ``N`` keeps the fit independent of the scale of the sample weights).
+COUNT_FLOOR_RTOL = 10 * np.finfo(np.float64).eps
 
 _PARAMETERS = ("weights", "means", "covariances")
 
@@ -68,6 +69,17 @@ class SufficientStatistics:
     covariance_type: str
 
     @property
+    def floored_counts(self) -> np.ndarray:
+        """``N_k + 10 eps N``: the counts the M-step divides by (finite for an empty
+        component, and the same fit for sample weights ``c w`` as for ``w``)."""
+        return self.counts + COUNT_FLOOR_RTOL * self.n_samples
+
+    @property
+    def kind(self):
+        """The :class:`gmm.covariance.CovarianceType` whose layout the moments follow."""
+        return get_covariance_type(self.covariance_type)
+
+    @property
     def sums(self) -> np.ndarray:
         """``sum_n gamma(z_nk) x_n``, shape ``(K, D)``."""
         return self.centred_sums + self.counts[:, None] * self.shift
@@ -75,51 +87,21 @@ class SufficientStatistics:
     @property
     def second_moments(self) -> np.ndarray:
         """``sum_n gamma(z_nk) x_n x_n^T`` in the covariance type's layout."""
-        c, s, n = self.shift, self.centred_sums, self.counts
-        if self.covariance_type == "full":
-            return (
-                self.centred_second_moments
-                + s[:, :, None] * c[None, None, :]
-                + c[None, :, None] * s[:, None, :]
-                + n[:, None, None] * np.outer(c, c)[None]
-            )
-        if self.covariance_type == "tied":
-            total = s.sum(axis=0)
-            return (
-                self.centred_second_moments
-                + np.outer(total, c)
-                + np.outer(c, total)
-                + n.sum() * np.outer(c, c)
-            )
-        return self.centred_second_moments + 2 * s * c + n[:, None] * c**2
+        return self.kind.recentred_moments(
+            self.centred_second_moments, self.centred_sums, self.counts, self.shift
+        )
 
     def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
         """Statistics of the union of two batches (re-centred on this batch's shift)."""
         if other.covariance_type != self.covariance_type:
             raise ValueError("Cannot add statistics of different covariance types.")
         delta = other.shift - self.shift  # (x - c1) = (x - c2) + delta
-        sums = other.centred_sums + other.counts[:, None] * delta
-        s, n = other.centred_sums, other.counts
-        if self.covariance_type == "full":
-            moments = (
-                other.centred_second_moments
-                + s[:, :, None] * delta[None, None, :]
-                + delta[None, :, None] * s[:, None, :]
-                + n[:, None, None] * np.outer(delta, delta)[None]
-            )
-        elif self.covariance_type == "tied":
-            total = s.sum(axis=0)
-            moments = (
-                other.centred_second_moments
-                + np.outer(total, delta)
-                + np.outer(delta, total)
-                + n.sum() * np.outer(delta, delta)
-            )
-        else:
-            moments = other.centred_second_moments + 2 * s * delta + n[:, None] * delta**2
+        moments = self.kind.recentred_moments(
+            other.centred_second_moments, other.centred_sums, other.counts, delta
+        )
         return SufficientStatistics(
-            counts=self.counts + other.counts - _COUNT_FLOOR,
-            centred_sums=self.centred_sums + sums,
+            counts=self.counts + other.counts,
+            centred_sums=self.centred_sums + other.centred_sums + other.counts[:, None] * delta,
             centred_second_moments=self.centred_second_moments + moments,
             shift=self.shift,
             n_samples=self.n_samples + other.n_samples,
@@ -132,9 +114,16 @@ def _sufficient_statistics(X, resp, covariance_type, sample_weight, shift=None):
     row_weight = weighted_resp.sum(axis=1)
     n_samples = float(X.shape[0] if sample_weight is None else sample_weight.sum())
     if shift is None:
-        shift = (row_weight @ X) / row_weight.sum()
+        total = row_weight.sum()
+        if not total > 0:
+            raise ValueError(
+                "resp is zero for every point (and every component): the statistics, and "
+                "the centre they are taken about, are undefined. Each row of resp should "
+                "hold the responsibilities of one point, summing to one."
+            )
+        shift = (row_weight @ X) / total
     centred = X - shift
-    counts = weighted_resp.sum(axis=0) + _COUNT_FLOOR
+    counts = weighted_resp.sum(axis=0)
     sums = weighted_resp.T @ centred
     if covariance_type == "full":
         moments = np.einsum("nk,nd,ne->kde", weighted_resp, centred, centred, optimize=True)
@@ -163,7 +152,10 @@ def sufficient_statistics(X, resp, covariance_type="full", sample_weight=None):
     """
     X = as_data(X)
     kind = get_covariance_type(covariance_type)
-    resp = np.asarray(resp, dtype=np.float64)
+    try:
+        resp = np.asarray(resp, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("resp must be a numeric array of shape (N, K).") from None
     if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
         raise ValueError(
             f"resp must have shape ({X.shape[0]}, n_components); got {resp.shape}."
@@ -202,7 +194,7 @@ def means(statistics: SufficientStatistics) -> np.ndarray:
     -------
     ndarray, shape (K, D)
     """
-    return statistics.shift + statistics.centred_sums / statistics.counts[:, None]
+    return statistics.shift + statistics.centred_sums / statistics.floored_counts[:, None]
 
 
 def covariances(
@@ -321,4 +313,13 @@ def m_step(
     prior = resolve_prior(prior, X, np.shape(resp)[-1], kind.name, sample_weight)
     reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     statistics = sufficient_statistics(X, resp, kind.name, sample_weight)
+    empty = np.flatnonzero(statistics.counts <= 0)
+    # With a prior an empty component is well defined: the prior mean and scale.
+    if empty.size and prior is None and not {"means", "covariances"} <= fixed:
+        k = int(empty[0])
+        raise ValueError(
+            f"Component {k + 1} has no responsibility (N_{k + 1} = 0: column {k} of resp is "
+            "zero), so its mean and covariance are undefined. Remove the component, or hold "
+            "its parameters with fixed=('means', 'covariances') and current=theta."
+        )
     return _parameters_from_statistics(statistics, reg_covar, fixed, current, prior)

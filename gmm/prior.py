@@ -390,7 +390,8 @@ def map_means(statistics, prior: ConjugatePrior) -> np.ndarray:
     -------
     ndarray, shape (K, D)
     """
-    counts = statistics.counts[:, None]
+    # Floored counts: finite for an empty component with kappa_0 = 0, as in gmm.mstep.
+    counts = statistics.floored_counts[:, None]
     # About the statistics' shift c: N_k xbar_k = centred_sums + N_k c.
     pull = prior.shrinkage * (prior.mean - statistics.shift)
     return statistics.shift + (statistics.centred_sums + pull) / (counts + prior.shrinkage)
@@ -428,7 +429,9 @@ def map_covariances(statistics, means, prior: ConjugatePrior, covariance_type=No
     name = get_covariance_type(covariance_type or statistics.covariance_type).name
     means = np.asarray(means, dtype=np.float64)
     K, D = means.shape
-    counts = statistics.counts
+    # The floored counts that the scatter estimates divide by (so multiplying back is exact,
+    # and the flat limit stays finite for an empty component).
+    counts = statistics.floored_counts
     offsets = means - prior.mean  # mu_k - m_0
     kappa, nu = prior.shrinkage, prior.dof
     if name in ("full", "tied"):

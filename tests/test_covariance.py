@@ -133,10 +133,11 @@ def test_check_rejects_invalid_matrices(covariance_type, covariances, phrase):
 
 
 def test_precisions_cholesky_names_collapsed_component():
-    covariances = np.array([np.eye(2), [[1.0, 1.0], [1.0, 1.0]]])  # singular component 1
-    with pytest.raises(ValueError, match=r"component 1.*reg_covar"):
+    # Components are numbered from 1 in messages, as in the book's prose.
+    covariances = np.array([np.eye(2), [[1.0, 1.0], [1.0, 1.0]]])  # the second is singular
+    with pytest.raises(ValueError, match=r"component 2 .*reg_covar"):
         COVARIANCE_TYPES["full"].precisions_cholesky(covariances)
-    with pytest.raises(ValueError, match=r"component 0.*reg_covar"):
+    with pytest.raises(ValueError, match=r"component 1 .*reg_covar"):
         COVARIANCE_TYPES["diag"].precisions_cholesky(np.array([[0.0, 1.0], [1.0, 1.0]]))
 
 

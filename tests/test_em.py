@@ -173,7 +173,7 @@ def collapsing_data():
 
 def test_collapse_without_reg_covar_names_the_component():
     X, start = collapsing_data()
-    with pytest.raises(ValueError, match=r"component 0.*collapsed.*reg_covar"):
+    with pytest.raises(ValueError, match=r"component 1 .*collapsed.*reg_covar"):
         gmm.em(X, start, reg_covar=0.0, max_iter=10)
 
 
@@ -192,4 +192,4 @@ def test_e_step_matches_public_functions():
     theta = theta0("tied")
     log_marginal, log_resp = gmm.e_step(X, theta)
     np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-14)
-    np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), rtol=1e-14)
+    np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), rtol=1e-12)

@@ -152,7 +152,7 @@ def test_verbose_prints_progress(capsys):
         gmm.GaussianMixture(3, n_init=2, verbose=1, verbose_interval=2, tol=0.0, max_iter=4,
                             random_state=0).fit(X)
     out = capsys.readouterr().out
-    for text in ("Initialization 0", "Initialization 1", "Iteration 2", "Iteration 4",
+    for text in ("Initialization 1", "Initialization 2", "Iteration 2", "Iteration 4",
                  "did not converge"):
         assert text in out
     gmm.GaussianMixture(3, random_state=0).fit(X)

@@ -1,0 +1,248 @@
+"""The engine (gmm/_engine.py) against the teaching functions, with chunks so small that
+every path crosses many chunk boundaries (7 rows; N = 53 is not a multiple of it): one EM
+iteration of the engine must give the log-likelihood, the responsibilities and the M-step
+of log_likelihood, log_responsibilities, sufficient_statistics and m_step, for every
+covariance type, both E-step formulations, with and without sample weights, near and far
+from the origin. Then the invariances of the whole fit, as hypothesis properties: rescaling
+each feature, translating the data, scaling the sample weights, reordering the rows."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from oracles import TYPES, random_mixture
+
+import gmm
+import gmm._engine as engine
+import gmm.initialization
+from gmm.mstep import _parameters_from_statistics, _sufficient_statistics
+
+TINY_CHUNK = 7
+N = 53
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    monkeypatch.setattr(engine, "chunk_rows", lambda width, budget=None: TINY_CHUNK)
+    monkeypatch.setattr(gmm.initialization, "chunk_rows", lambda width, budget=None: TINY_CHUNK)
+
+
+def problem(covariance_type, D, offset, weighted, seed=0):
+    rng = np.random.default_rng(seed)
+    theta = random_mixture(rng, covariance_type, 3, D)
+    X, _ = gmm.sample(theta, N, random_state=rng)
+    X = X + offset
+    theta = theta.replace(means=theta.means + offset)
+    weight = rng.uniform(0.2, 3.0, size=N) if weighted else None
+    return X, theta, weight
+
+
+def engine_iteration(X, theta, weight, formulation):
+    n_samples = float(N if weight is None else weight.sum())
+    shift = engine.data_shift(X, weight)
+    log_resp = np.empty((N, theta.n_components))
+    labels = np.empty(N, dtype=np.intp)
+    log_marginal = np.empty(N)
+    log_likelihood, statistics = engine.em_iteration(
+        X, theta, shift, weight, n_samples, None, log_resp, labels_out=labels,
+        log_marginal_out=log_marginal, formulation=formulation,
+    )
+    return log_likelihood, statistics, log_resp, labels, log_marginal
+
+
+CASES = [
+    pytest.param(kind, D, formulation, weighted, offset,
+                 id=f"{kind}-D{D}-{formulation}-{'w' if weighted else 'u'}-{offset:g}")
+    for kind in TYPES
+    for D, formulation in [(3, "quadratic"), (3, "factors"), (20, None)]
+    for weighted in (False, True)
+    for offset in (0.0, 1e6)
+]
+
+
+@pytest.mark.parametrize(("covariance_type", "D", "formulation", "weighted", "offset"), CASES)
+def test_one_iteration_matches_the_teaching_functions(tiny_chunks, covariance_type, D,
+                                                      formulation, weighted, offset):
+    X, theta, weight = problem(covariance_type, D, offset, weighted)
+    log_likelihood, statistics, log_resp, labels, log_marginal = engine_iteration(
+        X, theta, weight, formulation)
+    # The E-step.
+    expected_resp = gmm.log_responsibilities(X, theta)
+    assert log_likelihood == pytest.approx(gmm.log_likelihood(X, theta, weight), rel=1e-10)
+    np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-10)
+    np.testing.assert_allclose(np.exp(log_resp), np.exp(expected_resp), atol=1e-9)
+    np.testing.assert_array_equal(labels, expected_resp.argmax(axis=1))
+    # The statistics, about the same centre (the weighted mean of the data).
+    resp = np.exp(expected_resp)
+    expected = gmm.sufficient_statistics(X, resp, covariance_type, weight)
+    np.testing.assert_allclose(statistics.shift, expected.shift, rtol=1e-12,
+                               atol=1e-12 * (1 + offset))
+    expected = _sufficient_statistics(X, resp, covariance_type, weight, statistics.shift)
+    np.testing.assert_allclose(statistics.counts, expected.counts, rtol=1e-9)
+    scale = np.sqrt(np.max(np.abs(expected.centred_second_moments)))
+    np.testing.assert_allclose(statistics.centred_sums, expected.centred_sums, rtol=1e-9,
+                               atol=1e-9 * scale)
+    np.testing.assert_allclose(statistics.centred_second_moments,
+                               expected.centred_second_moments, rtol=1e-9, atol=1e-9 * scale**2)
+    # The M-step.
+    new = _parameters_from_statistics(statistics, 1e-6, frozenset(), theta)
+    reference = gmm.m_step(X, resp, covariance_type, 1e-6, weight)
+    np.testing.assert_allclose(new.weights, reference.weights, rtol=1e-9)
+    np.testing.assert_allclose(new.means, reference.means, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(new.covariances, reference.covariances, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("formulation", engine.FORMULATIONS)
+def test_formulations_agree_through_a_fit(tiny_chunks, covariance_type, formulation,
+                                          monkeypatch):
+    # The whole of em(), every E-step forced through one formulation, against the other.
+    X, theta, weight = problem(covariance_type, 4, 10.0, True, seed=1)
+    results = {}
+    original = engine.em_iteration
+    for forced in engine.FORMULATIONS:
+        def forcing(*args, _forced=forced, **kwargs):
+            kwargs["formulation"] = _forced
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(gmm.algorithm, "em_iteration", forcing)
+        results[forced] = gmm.em(X, theta, sample_weight=weight, tol=0.0, max_iter=5)
+    other = "quadratic" if formulation == "factors" else "factors"
+    np.testing.assert_allclose(results[formulation].log_likelihoods,
+                               results[other].log_likelihoods, rtol=1e-10)
+    np.testing.assert_allclose(results[formulation].mixture.covariances,
+                               results[other].mixture.covariances, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_chunked_methods_match_the_teaching_functions(tiny_chunks, covariance_type):
+    X, theta, _ = problem(covariance_type, 3, 1e4, False, seed=2)
+    model = gmm.GaussianMixture(3, covariance_type=covariance_type)
+    model.mixture_ = theta
+    model.n_features_in_ = 3
+    np.testing.assert_allclose(model.score_samples(X), gmm.log_marginal(X, theta), rtol=1e-12)
+    assert model.score(X) == pytest.approx(gmm.log_likelihood(X, theta) / N, rel=1e-12)
+    np.testing.assert_array_equal(model.predict(X),
+                                  gmm.responsibilities(X, theta).argmax(axis=1))
+    np.testing.assert_allclose(model.predict_proba(X), gmm.responsibilities(X, theta),
+                               atol=1e-12)
+    log_marginal, log_resp = gmm.e_step(X, theta)
+    np.testing.assert_allclose(log_resp, gmm.log_responsibilities(X, theta), atol=1e-9)
+
+
+def test_chunk_pass_results_add(tiny_chunks):
+    # Out-of-core passes add the per-chunk statistics: any split gives the same sums.
+    X, theta, weight = problem("full", 3, 0.0, True, seed=3)
+    plan = engine.plan_e_step(theta, engine.data_shift(X, weight))
+    whole = engine.chunk_pass(plan, X, weight)
+    cut = [0, 5, 6, 30, N]
+    parts = [engine.chunk_pass(plan, X[a:b], weight[a:b])
+             for a, b in zip(cut[:-1], cut[1:], strict=True)]
+    assert sum(p.log_likelihood for p in parts) == pytest.approx(whole.log_likelihood,
+                                                                 rel=1e-13)
+    for name in ("counts", "sums", "moments"):
+        np.testing.assert_allclose(sum(getattr(p, name) for p in parts), getattr(whole, name),
+                                   rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_kmeans_and_moments_across_chunks(tiny_chunks, covariance_type):
+    X, _, weight = problem(covariance_type, 3, 1e5, True, seed=4)
+    centers, labels, inertia = gmm.kmeans(X, 3, random_state=0, sample_weight=weight)
+    distances = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(labels, distances.argmin(axis=1))
+    assert inertia == pytest.approx(weight @ distances.min(axis=1), rel=1e-6)
+    shift = engine.data_shift(X, weight)
+    centred = X - shift
+    np.testing.assert_allclose(engine.centred_moments(X, shift, weight),
+                               (centred * weight[:, None]).T @ centred, rtol=1e-12)
+
+
+# -- invariances of the whole fit -----------------------------------------------------------
+
+
+def start_for(covariance_type, D):
+    return gmm.Mixture(
+        [0.5, 0.5], [np.full(D, -1.0), np.full(D, 1.5)],
+        {"full": [np.eye(D)] * 2, "tied": np.eye(D), "diag": np.ones((2, D)),
+         "spherical": np.ones(2)}[covariance_type], covariance_type)
+
+
+def data(seed, D):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(size=(30, D)) - 1.0, rng.normal(size=(23, D)) * 0.7 + 1.5])
+
+
+def transformed(theta, s, b):
+    covariances = {"full": lambda: theta.covariances * np.outer(s, s),
+                   "tied": lambda: theta.covariances * np.outer(s, s),
+                   "diag": lambda: theta.covariances * s**2,
+                   "spherical": lambda: theta.covariances * s[0] ** 2}[theta.covariance_type]()
+    return gmm.Mixture(theta.weights, theta.means * s + b, covariances, theta.covariance_type)
+
+
+FIT = {"reg_covar": 0.0, "tol": 0.0, "max_iter": 8}
+
+
+@settings(max_examples=40, deadline=None)
+@given(covariance_type=st.sampled_from(TYPES), seed=st.integers(0, 10_000),
+       log_scales=st.lists(st.floats(-6, 6), min_size=2, max_size=2))
+def test_fit_is_equivariant_under_feature_rescaling(covariance_type, seed, log_scales):
+    s = 10.0 ** np.array(log_scales)
+    if covariance_type == "spherical":
+        s = np.full(2, s[0])  # one variance per component: only a common factor is allowed
+    X = data(seed, 2)
+    base = gmm.em(X, start_for(covariance_type, 2), **FIT)
+    scaled = gmm.em(X * s, transformed(start_for(covariance_type, 2), s, 0.0), **FIT)
+    np.testing.assert_allclose(np.exp(scaled.log_resp), np.exp(base.log_resp), atol=1e-7)
+    np.testing.assert_allclose(scaled.mixture.means / s, base.mixture.means, rtol=1e-6,
+                               atol=1e-6)
+    # ln p changes by the log-Jacobian of the change of units, the same at every iteration.
+    jacobian = len(X) * np.sum(np.log(s))
+    np.testing.assert_allclose(np.array(scaled.log_likelihoods) + jacobian,
+                               base.log_likelihoods, rtol=1e-7, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(covariance_type=st.sampled_from(TYPES), seed=st.integers(0, 10_000),
+       log_offset=st.floats(-3, 7), direction=st.lists(st.floats(-1, 1), min_size=3,
+                                                       max_size=3))
+def test_fit_is_translation_invariant(covariance_type, seed, log_offset, direction):
+    b = 10.0**log_offset * np.array(direction)
+    X = data(seed, 3)
+    base = gmm.em(X, start_for(covariance_type, 3), **FIT)
+    moved = gmm.em(X + b, transformed(start_for(covariance_type, 3), np.ones(3), b), **FIT)
+    # The data themselves are rounded to |b| eps at the offset.
+    atol = 1e-8 + 1e-9 * np.max(np.abs(b))
+    np.testing.assert_allclose(np.exp(moved.log_resp), np.exp(base.log_resp), atol=atol)
+    np.testing.assert_allclose(moved.mixture.covariances, base.mixture.covariances,
+                               rtol=1e-6, atol=atol)
+
+
+@settings(max_examples=30, deadline=None)
+@given(covariance_type=st.sampled_from(TYPES), seed=st.integers(0, 10_000),
+       log_c=st.floats(-20, 20))
+def test_fit_does_not_depend_on_the_scale_of_the_weights(covariance_type, seed, log_c):
+    X = data(seed, 2)
+    w = np.random.default_rng(seed).uniform(0.1, 2.0, size=len(X))
+    base = gmm.em(X, start_for(covariance_type, 2), sample_weight=w, **FIT)
+    scaled = gmm.em(X, start_for(covariance_type, 2), sample_weight=10.0**log_c * w, **FIT)
+    np.testing.assert_allclose(scaled.mixture.means, base.mixture.means, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(scaled.mixture.covariances, base.mixture.covariances,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(scaled.lower_bound, base.lower_bound, rtol=1e-9)
+
+
+# The monkeypatched chunk size is the same for every example.
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(covariance_type=st.sampled_from(TYPES), seed=st.integers(0, 10_000))
+def test_fit_does_not_depend_on_the_order_of_the_rows(tiny_chunks, covariance_type, seed):
+    X = data(seed, 2)
+    order = np.random.default_rng(seed).permutation(len(X))
+    base = gmm.em(X, start_for(covariance_type, 2), **FIT)
+    shuffled = gmm.em(X[order], start_for(covariance_type, 2), **FIT)
+    np.testing.assert_allclose(np.exp(shuffled.log_resp), np.exp(base.log_resp[order]),
+                               atol=1e-9)
+    np.testing.assert_allclose(shuffled.mixture.covariances, base.mixture.covariances,
+                               rtol=1e-9)
