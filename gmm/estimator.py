@@ -27,7 +27,8 @@ from .exceptions import (
 )
 from .initialization import INIT_METHODS, initial_responsibilities
 from .mixture import Mixture
-from .mstep import _sufficient_statistics, means, mixing_weights
+from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
+from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
 
 __all__ = ["GaussianMixture"]
@@ -51,9 +52,12 @@ class GaussianMixture:
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     tol : float, default 1e-3
         EM stops when the per-point log-likelihood changes by less than this.
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
         Added to the diagonal of every covariance (guards against the singularity of the
-        log-likelihood, chapter 3).
+        log-likelihood, chapter 3). ``None`` means 1e-6 without a prior and 0 with one:
+        the posterior mode under a prior with a positive definite scale is bounded below
+        (chapter 8), so no floor is needed. A number is used as given, with or without a
+        prior.
     max_iter : int, default 100
     n_init : int, default 1
         Number of initialisations; the fit with the highest log-likelihood is kept.
@@ -71,6 +75,13 @@ class GaussianMixture:
     verbose_interval : int, default 10
     keep_history : bool, default False
         Keep the parameters of every EM iteration in ``history_``.
+    prior : None, "default" or ConjugatePrior, default None
+        Fit by MAP-EM under a conjugate prior (chapter 8): ``"default"`` is R mclust's
+        default prior, built from the data at every ``fit``
+        (:meth:`gmm.ConjugatePrior.default`); a :class:`gmm.ConjugatePrior` is used as
+        given. The initial parameters are then the MAP M-step of the initial
+        responsibilities, and the best of ``n_init`` fits is the one with the highest
+        log posterior.
 
     Attributes
     ----------
@@ -82,7 +93,9 @@ class GaussianMixture:
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
-        Per-point log-likelihood of the best fit (scikit-learn's meaning).
+        Per-point log-likelihood of the best fit (scikit-learn's meaning); with a prior,
+        the per-point log posterior ``(ln p(X | theta) + ln p(theta)) / N``, which EM
+        maximises.
     lower_bounds_ : list of float
         The per-point log-likelihood at every iteration of the best initialisation
         (scikit-learn >= 1.7).
@@ -92,6 +105,12 @@ class GaussianMixture:
     history_ : list of Mixture or None
     mixture_ : Mixture
         The fitted ``theta``.
+    prior_ : ConjugatePrior or None
+        The prior the fit used (``"default"`` resolved for the data).
+    reg_covar_ : float
+        The ``reg_covar`` the fit used (``None`` resolved: 1e-6, or 0 with a prior).
+    log_posterior_history_ : list of float or None
+        With a prior, ``ln p(X | theta^(t)) + ln p(theta^(t))`` at every iteration.
 
     Notes
     -----
@@ -111,7 +130,7 @@ class GaussianMixture:
         *,
         covariance_type="full",
         tol=1e-3,
-        reg_covar=1e-6,
+        reg_covar=None,
         max_iter=100,
         n_init=1,
         init_params="kmeans",
@@ -123,6 +142,7 @@ class GaussianMixture:
         verbose=0,
         verbose_interval=10,
         keep_history=False,
+        prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -139,6 +159,7 @@ class GaussianMixture:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.keep_history = keep_history
+        self.prior = prior
 
     # -- scikit-learn's estimator protocol -------------------------------------------------
 
@@ -198,7 +219,8 @@ class GaussianMixture:
         check_positive_int(self.n_components, "n_components")
         get_covariance_type(self.covariance_type)
         check_non_negative_real(self.tol, "tol")
-        check_non_negative_real(self.reg_covar, "reg_covar")
+        if self.reg_covar is not None:
+            check_non_negative_real(self.reg_covar, "reg_covar")
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.verbose_interval, "verbose_interval")
@@ -251,27 +273,37 @@ class GaussianMixture:
                 kind.covariances_from_precisions(kind.symmetrised(precisions)))
         return weights, means_, covariances
 
-    def _initial_mixture(self, X, weight, rng) -> Mixture:
+    def _initial_mixture(self, X, weight, rng, prior=None) -> Mixture:
         try:
-            return self._initial_mixture_or_fail(X, weight, rng)
+            return self._initial_mixture_or_fail(X, weight, rng, prior)
         except ComponentCollapseError as error:
             raise ComponentCollapseError(f"At the start (iteration 0): {error}",
                                          component=error.component, iteration=0) from None
 
-    def _initial_mixture_or_fail(self, X, weight, rng) -> Mixture:
+    def _initial_mixture_or_fail(self, X, weight, rng, prior=None) -> Mixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
+        reg_covar = default_reg_covar(self.reg_covar, prior)
         if weights is None or means_ is None or covariances is None:
             resp = initial_responsibilities(
                 X, self.n_components, self.init_params, rng, sample_weight=weight
             )
             statistics = _sufficient_statistics(X, resp, kind.name, weight)
+            if prior is not None:
+                # The MAP M-step: a start from one point per component is then well posed.
+                start = _map_parameters(statistics, reg_covar, (), None, prior)
+                return Mixture(
+                    start.weights if weights is None else weights,
+                    start.means if means_ is None else means_,
+                    start.covariances if covariances is None else covariances,
+                    kind.name,
+                )
             estimated_means = means(statistics)
             if weights is None:
                 weights = mixing_weights(statistics)
             if covariances is None:
                 # About the means of the initial responsibilities, as scikit-learn does.
-                covariances = kind.estimate(statistics, estimated_means, self.reg_covar)
+                covariances = kind.estimate(statistics, estimated_means, reg_covar)
             if means_ is None:
                 means_ = estimated_means
         return Mixture(weights, means_, covariances, kind.name)
@@ -299,13 +331,15 @@ class GaussianMixture:
         if warm:
             self._check_warm_start(X)
         rng = check_random_state(self.random_state)
+        prior = resolve_prior(self.prior, X, self.n_components, self.covariance_type, weight)
         best, collapses = None, []
         n_init = 1 if warm else self.n_init
         for init in range(n_init):
             if self.verbose >= 1:
                 print(f"Initialization {init + 1}", flush=True)
             try:
-                theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng)
+                theta0 = (self.mixture_ if warm
+                          else self._initial_mixture(X, weight, rng, prior))
                 result = em(
                     X,
                     theta0,
@@ -318,6 +352,7 @@ class GaussianMixture:
                     verbose_interval=self.verbose_interval,
                     keep_log_resp=False,
                     previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+                    prior=prior,
                 )
             except ComponentCollapseError as error:
                 if n_init == 1:
@@ -327,7 +362,8 @@ class GaussianMixture:
             if self.verbose >= 1:
                 state = "converged" if result.converged else "did not converge"
                 print(f"Initialization {init + 1} {state} after {result.n_iter} iterations; "
-                      f"ln p(X) per point {result.lower_bound:.6f}", flush=True)
+                      f"{'ln p(X)' if prior is None else 'log posterior'} per point "
+                      f"{result.lower_bound:.6f}", flush=True)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if best is None:
@@ -353,6 +389,8 @@ class GaussianMixture:
                 stacklevel=2,
             )
         self._set_fitted(best, X)
+        self.prior_ = prior
+        self.reg_covar_ = default_reg_covar(self.reg_covar, prior)
         return best.labels
 
     def _check_warm_start(self, X):
@@ -381,6 +419,7 @@ class GaussianMixture:
         self.lower_bounds_ = list(result.lower_bounds)
         self.log_likelihood_history_ = list(result.log_likelihoods)
         self.history_ = result.history
+        self.log_posterior_history_ = result.log_posteriors
         self.n_features_in_ = X.shape[1]
 
     # -- the fitted parameters: views of mixture_ ------------------------------------------
@@ -484,11 +523,15 @@ class GaussianMixture:
         return n_parameters(theta.n_components, theta.n_features, theta.covariance_type)
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`."""
+        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`.
+
+        With a prior: the log-likelihood at the MAP estimate (not the log posterior), as
+        mclust does (Fraley and Raftery 2007)."""
         theta, X = self._checked(X)
         return bic(self.score(X) * X.shape[0], self._n_parameters(), X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`."""
+        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`; with a
+        prior, of the log-likelihood at the MAP estimate (as :meth:`bic`)."""
         theta, X = self._checked(X)
         return aic(self.score(X) * X.shape[0], self._n_parameters())
