@@ -9,6 +9,8 @@ The functional core (pure functions on arrays, each implementing one labelled eq
 - complete data (:mod:`gmm.complete_data`): :func:`complete_data_log_likelihood`,
   :func:`q_function`, :func:`responsibility_entropy`;
 - the M-step (:mod:`gmm.mstep`): :func:`sufficient_statistics`, :func:`m_step`;
+- priors and MAP-EM (:mod:`gmm.prior`): :class:`ConjugatePrior` (mclust's default with
+  ``ConjugatePrior.default``), :func:`log_prior`;
 - :func:`sample`, :func:`em` (:mod:`gmm.algorithm`), initialisation (:func:`kmeans`,
   :func:`kmeans_plusplus`, :func:`initial_responsibilities`), criteria (:mod:`gmm.criteria`:
   :func:`n_parameters`, :func:`bic`, :func:`aic`, :func:`is_degenerate`), model selection
@@ -39,6 +41,7 @@ from .likelihood import (
 from .mixture import Mixture
 from .model_selection import ModelSelection, select_model
 from .mstep import SufficientStatistics, m_step, sufficient_statistics
+from .prior import ConjugatePrior, log_prior
 from .sampling import sample
 
 __version__ = "0.1.0"
@@ -55,6 +58,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "ComponentCollapseError",
     "ConvergenceWarning",
+    "ConjugatePrior",
     "CovarianceType",
     "EMResult",
     "GaussianMixture",
@@ -76,6 +80,7 @@ __all__ = [
     "log_gaussian_density",
     "log_likelihood",
     "log_marginal",
+    "log_prior",
     "log_responsibilities",
     "log_weighted_densities",
     "logsumexp",

@@ -18,6 +18,7 @@ from .criteria import COLLAPSE_RTOL, relative_variances
 from .exceptions import ComponentCollapseError
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
+from .prior import default_reg_covar, log_prior, resolve_prior
 
 __all__ = ["EMResult", "em", "e_step"]
 
@@ -57,7 +58,8 @@ class EMResult:
         Number of EM iterations (M-steps) done.
     lower_bound : float
         scikit-learn's ``lower_bound_``: the per-point log-likelihood computed in the last
-        E-step, i.e. ``log_likelihoods[-2] / N``.
+        E-step, i.e. ``log_likelihoods[-2] / N``; with a prior the per-point log posterior
+        ``log_posteriors[-2] / N``.
     log_resp : ndarray, shape (N, K), or None
         Log-responsibilities under the final ``theta`` (None with ``keep_log_resp=False``).
     history : list of Mixture or None
@@ -66,7 +68,12 @@ class EMResult:
         The most responsible component of every point under the final ``theta``.
     lower_bounds : list of float
         The per-point log-likelihood of each of the ``n_iter`` E-steps that preceded an
-        M-step (scikit-learn's ``lower_bounds_``); the last is ``lower_bound``.
+        M-step (scikit-learn's ``lower_bounds_``); the last is ``lower_bound``. With a
+        prior, of the per-point log posterior.
+    log_posteriors : list of float or None
+        With a prior: ``ln p(X | theta^(t)) + ln p(theta^(t))`` for ``t = 0 .. n_iter``,
+        the objective EM then maximises and never decreases (chapter 8,
+        eq. :eq:`map-objective`); ``None`` without a prior.
     """
 
     mixture: Mixture
@@ -78,6 +85,7 @@ class EMResult:
     history: list | None = None
     labels: np.ndarray | None = None
     lower_bounds: list = dataclasses.field(default_factory=list)
+    log_posteriors: list | None = None
 
 
 def e_step(X, theta: Mixture):
@@ -108,7 +116,7 @@ def em(
     *,
     tol: float = 1e-3,
     max_iter: int = 100,
-    reg_covar: float = 1e-6,
+    reg_covar: float | None = None,
     sample_weight=None,
     fixed=(),
     keep_history: bool = False,
@@ -116,6 +124,7 @@ def em(
     verbose_interval: int = 10,
     keep_log_resp: bool = True,
     previous_lower_bound: float = -np.inf,
+    prior=None,
 ) -> EMResult:
     """Run EM from ``theta0`` (the algorithm of chapter 6).
 
@@ -132,7 +141,9 @@ def em(
     tol : float, default 1e-3
     max_iter : int, default 100
         ``0`` evaluates ``theta0`` only.
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
+        Added to the diagonal of every covariance. ``None`` means 1e-6 without a prior and
+        0 with one (the prior already bounds every covariance below, chapter 8).
     sample_weight : array_like, shape (N,), optional
     fixed : iterable of {"weights", "means", "covariances"}
         Parameters held at their values in ``theta0``.
@@ -147,6 +158,12 @@ def em(
     previous_lower_bound : float, default -inf
         The per-point log-likelihood before ``theta0`` (a warm start continues a fit: its
         first change is measured from there, as scikit-learn does).
+    prior : None, "default" or ConjugatePrior, optional
+        MAP-EM (chapter 8): the M-step maximises ``Q + ln p(theta)``, the stopping rule
+        and ``lower_bound`` use the per-point log posterior
+        ``(ln p(X | theta) + ln p(theta)) / N``, and ``log_posteriors`` records it.
+        ``"default"`` is mclust's default prior for ``X``
+        (:meth:`gmm.ConjugatePrior.default`).
 
     Returns
     -------
@@ -160,7 +177,8 @@ def em(
     X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
     weight = as_sample_weight(sample_weight, X.shape[0])
     tol = check_non_negative_real(tol, "tol")
-    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    prior = resolve_prior(prior, X, theta0.n_components, theta0.covariance_type, weight)
+    reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
     verbose = check_positive_int(verbose, "verbose", minimum=0)
@@ -177,6 +195,8 @@ def em(
     theta = theta0
     history = [theta] if keep_history else None
     log_likelihoods = []
+    log_posteriors = None if prior is None else []
+    objective_name = "ln p(X)" if prior is None else "log posterior"
     lower_bound = float(previous_lower_bound)
     lower_bounds = []
     converged = False
@@ -190,8 +210,13 @@ def em(
             X, theta, shift, weight, total_weight, tied_moments
         )
         log_likelihoods.append(log_likelihood)
+        objective = log_likelihood
+        if prior is not None:
+            objective += log_prior(theta, prior)
+            log_posteriors.append(objective)
         try:
-            theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
+            theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0,
+                                                prior)
         except ComponentCollapseError as error:  # a covariance not positive definite
             raise ComponentCollapseError(
                 f"At EM iteration {n_iter}: {error}", component=error.component,
@@ -200,13 +225,13 @@ def em(
         _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:
             history.append(theta)
-        lower_bound = log_likelihood / total_weight
+        lower_bound = objective / total_weight
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if verbose >= 1 and n_iter % verbose_interval == 0:
             print(
                 f"  Iteration {n_iter}\t time {time.perf_counter() - start:.2f} s\t "
-                f"ln p(X) per point {lower_bound:.6f}\t change {change:.3g}",
+                f"{objective_name} per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
         if abs(change) < tol:
@@ -222,5 +247,7 @@ def em(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
                      with_statistics=False, labels_out=labels, formulation="factors")[0]
     )
+    if prior is not None:
+        log_posteriors.append(log_likelihoods[-1] + log_prior(theta, prior))
     return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history,
-                    labels, lower_bounds)
+                    labels, lower_bounds, log_posteriors)

@@ -120,7 +120,7 @@ def aic(log_likelihood: float, n_parameters: int) -> float:
     return -2.0 * float(log_likelihood) + 2.0 * n_parameters
 
 
-def is_degenerate(theta: Mixture, reg_covar: float = 1e-6) -> bool:
+def is_degenerate(theta: Mixture, reg_covar: float | None = 1e-6) -> bool:
     """Whether a component of ``theta`` has collapsed.
 
     A fit is degenerate when some component, once ``reg_covar`` is taken off its variances,
@@ -135,12 +135,15 @@ def is_degenerate(theta: Mixture, reg_covar: float = 1e-6) -> bool:
     Parameters
     ----------
     theta : Mixture
-    reg_covar : float, default 1e-6
-        The regularisation the fit used.
+    reg_covar : float or None, default 1e-6
+        The regularisation the fit used (a fitted model's ``reg_covar_``). ``None``, the
+        estimator's unset ``reg_covar``, is read as 1e-6, its value without a prior.
 
     Returns
     -------
     bool
     """
+    if reg_covar is None:
+        reg_covar = 1e-6
     spread = mixture_spread(theta, reg_covar)
     return bool(np.any(relative_variances(theta, spread, reg_covar) <= DEGENERATE_RTOL))

@@ -29,7 +29,8 @@ from .exceptions import (
 )
 from .initialization import INIT_METHODS, initial_responsibilities
 from .mixture import Mixture
-from .mstep import _sufficient_statistics, means, mixing_weights
+from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
+from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
 
 __all__ = ["GaussianMixture"]
@@ -62,9 +63,12 @@ class GaussianMixture:
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     tol : float, default 1e-3
         EM stops when the per-point log-likelihood changes by less than this.
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
         Added to the diagonal of every covariance (guards against the singularity of the
-        log-likelihood, chapter 3).
+        log-likelihood, chapter 3). ``None`` means 1e-6 without a prior and 0 with one:
+        the posterior mode under a prior with a positive definite scale is bounded below
+        (chapter 8), so no floor is needed. A number is used as given, with or without a
+        prior.
     max_iter : int, default 100
     n_init : int, default 1
         Number of initialisations; the fit with the highest log-likelihood is kept.
@@ -82,6 +86,13 @@ class GaussianMixture:
     verbose_interval : int, default 10
     keep_history : bool, default False
         Keep the parameters of every EM iteration in ``history_``.
+    prior : None, "default" or ConjugatePrior, default None
+        Fit by MAP-EM under a conjugate prior (chapter 8): ``"default"`` is R mclust's
+        default prior, built from the data at every ``fit``
+        (:meth:`gmm.ConjugatePrior.default`); a :class:`gmm.ConjugatePrior` is used as
+        given. The initial parameters are then the MAP M-step of the initial
+        responsibilities, and the best of ``n_init`` fits is the one with the highest
+        log posterior.
     step_exponent : float, default 0.6
         ``rho`` of the online step sizes ``(t + t_0)^(-rho)`` of :meth:`partial_fit`,
         in ``(0.5, 1]``.
@@ -101,7 +112,9 @@ class GaussianMixture:
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
-        Per-point log-likelihood of the best fit (scikit-learn's meaning).
+        Per-point log-likelihood of the best fit (scikit-learn's meaning); with a prior,
+        the per-point log posterior ``(ln p(X | theta) + ln p(theta)) / N``, which EM
+        maximises.
     lower_bounds_ : list of float
         The per-point log-likelihood at every iteration of the best initialisation
         (scikit-learn >= 1.7).
@@ -111,6 +124,12 @@ class GaussianMixture:
     history_ : list of Mixture or None
     mixture_ : Mixture
         The fitted ``theta``.
+    prior_ : ConjugatePrior or None
+        The prior the fit used (``"default"`` resolved for the data).
+    reg_covar_ : float
+        The ``reg_covar`` the fit used (``None`` resolved: 1e-6, or 0 with a prior).
+    log_posterior_history_ : list of float or None
+        With a prior, ``ln p(X | theta^(t)) + ln p(theta^(t))`` at every iteration.
 
     Notes
     -----
@@ -134,7 +153,7 @@ class GaussianMixture:
         *,
         covariance_type="full",
         tol=1e-3,
-        reg_covar=1e-6,
+        reg_covar=None,
         max_iter=100,
         n_init=1,
         init_params="kmeans",
@@ -146,6 +165,7 @@ class GaussianMixture:
         verbose=0,
         verbose_interval=10,
         keep_history=False,
+        prior=None,
         step_exponent=0.6,
         step_offset=2.0,
         step_averaging=False,
@@ -165,6 +185,7 @@ class GaussianMixture:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.keep_history = keep_history
+        self.prior = prior
         self.step_exponent = step_exponent
         self.step_offset = step_offset
         self.step_averaging = step_averaging
@@ -227,7 +248,8 @@ class GaussianMixture:
         check_positive_int(self.n_components, "n_components")
         get_covariance_type(self.covariance_type)
         check_non_negative_real(self.tol, "tol")
-        check_non_negative_real(self.reg_covar, "reg_covar")
+        if self.reg_covar is not None:
+            check_non_negative_real(self.reg_covar, "reg_covar")
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.verbose_interval, "verbose_interval")
@@ -280,27 +302,37 @@ class GaussianMixture:
                 kind.covariances_from_precisions(kind.symmetrised(precisions)))
         return weights, means_, covariances
 
-    def _initial_mixture(self, X, weight, rng) -> Mixture:
+    def _initial_mixture(self, X, weight, rng, prior=None) -> Mixture:
         try:
-            return self._initial_mixture_or_fail(X, weight, rng)
+            return self._initial_mixture_or_fail(X, weight, rng, prior)
         except ComponentCollapseError as error:
             raise ComponentCollapseError(f"At the start (iteration 0): {error}",
                                          component=error.component, iteration=0) from None
 
-    def _initial_mixture_or_fail(self, X, weight, rng) -> Mixture:
+    def _initial_mixture_or_fail(self, X, weight, rng, prior=None) -> Mixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
+        reg_covar = default_reg_covar(self.reg_covar, prior)
         if weights is None or means_ is None or covariances is None:
             resp = initial_responsibilities(
                 X, self.n_components, self.init_params, rng, sample_weight=weight
             )
             statistics = _sufficient_statistics(X, resp, kind.name, weight)
+            if prior is not None:
+                # The MAP M-step: a start from one point per component is then well posed.
+                start = _map_parameters(statistics, reg_covar, (), None, prior)
+                return Mixture(
+                    start.weights if weights is None else weights,
+                    start.means if means_ is None else means_,
+                    start.covariances if covariances is None else covariances,
+                    kind.name,
+                )
             estimated_means = means(statistics)
             if weights is None:
                 weights = mixing_weights(statistics)
             if covariances is None:
                 # About the means of the initial responsibilities, as scikit-learn does.
-                covariances = kind.estimate(statistics, estimated_means, self.reg_covar)
+                covariances = kind.estimate(statistics, estimated_means, reg_covar)
             if means_ is None:
                 means_ = estimated_means
         return Mixture(weights, means_, covariances, kind.name)
@@ -337,13 +369,15 @@ class GaussianMixture:
         if warm:
             self._check_warm_start(X)
         rng = check_random_state(self.random_state)
+        prior = resolve_prior(self.prior, X, self.n_components, self.covariance_type, weight)
         best, collapses = None, []
         n_init = 1 if warm else self.n_init
         for init in range(n_init):
             if self.verbose >= 1:
                 print(f"Initialization {init + 1}", flush=True)
             try:
-                theta0 = self.mixture_ if warm else self._initial_mixture(X, weight, rng)
+                theta0 = (self.mixture_ if warm
+                          else self._initial_mixture(X, weight, rng, prior))
                 result = em(
                     X,
                     theta0,
@@ -356,6 +390,7 @@ class GaussianMixture:
                     verbose_interval=self.verbose_interval,
                     keep_log_resp=False,
                     previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+                    prior=prior,
                 )
             except ComponentCollapseError as error:
                 if n_init == 1:
@@ -365,7 +400,8 @@ class GaussianMixture:
             if self.verbose >= 1:
                 state = "converged" if result.converged else "did not converge"
                 print(f"Initialization {init + 1} {state} after {result.n_iter} iterations; "
-                      f"ln p(X) per point {result.lower_bound:.6f}", flush=True)
+                      f"{'ln p(X)' if prior is None else 'log posterior'} per point "
+                      f"{result.lower_bound:.6f}", flush=True)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if best is None:
@@ -391,6 +427,8 @@ class GaussianMixture:
                 stacklevel=2,
             )
         self._set_fitted(best, X)
+        self.prior_ = prior
+        self.reg_covar_ = default_reg_covar(self.reg_covar, prior)
         return best.labels
 
     # -- at scale (chapter 9) ---------------------------------------------------------------
@@ -402,6 +440,7 @@ class GaussianMixture:
         weight = sample_weight
         if weight is not None and not blocks._is_dask_array(weight):
             weight = as_sample_weight(weight, n_rows)
+        reg_covar = self._reg_covar_without_prior("fits on data read in row blocks")
         passes = blocks.passes_for(X, weight)
         warm = self.warm_start and hasattr(self, "mixture_")
         if warm:
@@ -411,9 +450,9 @@ class GaussianMixture:
         for _ in range(1 if warm else self.n_init):
             theta0 = self.mixture_ if warm else blocks.initial_mixture(
                 passes, self.n_components, self.covariance_type, self.init_params, rng,
-                self.reg_covar, self._given_initial_values(n_features))
+                reg_covar, self._given_initial_values(n_features))
             result = blocks.em_blocks(passes, theta0, tol=self.tol, max_iter=self.max_iter,
-                                      reg_covar=self.reg_covar,
+                                      reg_covar=reg_covar,
                                       keep_history=self.keep_history)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -425,6 +464,15 @@ class GaussianMixture:
         self._set_fitted(best, X)
         self.__dict__.pop("online_state_", None)
         return self
+
+    def _reg_covar_without_prior(self, where: str) -> float:
+        """``reg_covar`` for the block and online paths, which fit without a prior."""
+        if self.prior is not None:
+            raise ValueError(
+                f"prior= is not supported by {where} yet: MAP-EM runs on data in memory. "
+                "Fit an in-memory array, or set prior=None."
+            )
+        return default_reg_covar(self.reg_covar, None)
 
     def _check_step_settings(self):
         rho = self.step_exponent
@@ -457,6 +505,7 @@ class GaussianMixture:
         """
         self._check_settings()
         self._check_step_settings()
+        reg_covar = self._reg_covar_without_prior("partial_fit (online EM)")
         state = getattr(self, "online_state_", None)
         if state is None:
             X = as_data(X, min_samples=self.n_components)
@@ -469,9 +518,9 @@ class GaussianMixture:
                 theta0 = fitted
             else:
                 theta0 = self._initial_mixture(X, weight, check_random_state(self.random_state))
-            state = online.start_online(X, weight, theta0, self.reg_covar, self.step_averaging)
+            state = online.start_online(X, weight, theta0, reg_covar, self.step_averaging)
         else:
-            state = online.online_step(state, X, weight, self.reg_covar, self.step_exponent,
+            state = online.online_step(state, X, weight, reg_covar, self.step_exponent,
                                        self.step_offset, self.step_averaging)
         self.online_state_ = state
         result = EMResult(online.reported_mixture(state), list(state.log_likelihoods), False,
@@ -521,6 +570,7 @@ class GaussianMixture:
         self.lower_bounds_ = list(result.lower_bounds)
         self.log_likelihood_history_ = list(result.log_likelihoods)
         self.history_ = result.history
+        self.log_posterior_history_ = result.log_posteriors
         self.n_features_in_ = X.shape[1]
 
     # -- the fitted parameters: views of mixture_ ------------------------------------------
@@ -640,11 +690,15 @@ class GaussianMixture:
         return n_parameters(theta.n_components, theta.n_features, theta.covariance_type)
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`."""
+        """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`.
+
+        With a prior: the log-likelihood at the MAP estimate (not the log posterior), as
+        mclust does (Fraley and Raftery 2007)."""
         theta, X = self._checked(X)
         return bic(self.score(X) * X.shape[0], self._n_parameters(), X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`."""
+        """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`; with a
+        prior, of the log-likelihood at the MAP estimate (as :meth:`bic`)."""
         theta, X = self._checked(X)
         return aic(self.score(X) * X.shape[0], self._n_parameters())

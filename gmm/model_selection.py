@@ -104,7 +104,11 @@ def select_model(
         Passed to every fit (each fit starts from the same seed).
     n_init : int, default 1
     **estimator_kwargs
-        Further :class:`gmm.GaussianMixture` parameters (``reg_covar``, ``max_iter``, ...).
+        Further :class:`gmm.GaussianMixture` parameters (``reg_covar``, ``max_iter``,
+        ``prior``, ...). With ``prior`` (chapter 8) every fit is a MAP fit, and
+        ``log_likelihood``, BIC and AIC are the log-likelihood at the MAP estimate and
+        its criteria, as in mclust (Fraley and Raftery 2007): the prior regularises the
+        fit, not the criterion.
 
     Returns
     -------
@@ -140,7 +144,7 @@ def select_model(
                 "n_parameters": p,
                 "bic": bic(log_likelihood, p, X.shape[0]),
                 "aic": aic(log_likelihood, p),
-                "degenerate": is_degenerate(model.mixture_, model.reg_covar),
+                "degenerate": is_degenerate(model.mixture_, model.reg_covar_),
                 "converged": model.converged_,
             })
             models[(k, covariance_type)] = model

@@ -20,6 +20,7 @@ import numpy as np
 from ._validation import as_data, as_sample_weight, check_non_negative_real
 from .covariance import get_covariance_type
 from .mixture import Mixture
+from .prior import default_reg_covar, map_covariances, map_means, map_weights, resolve_prior
 
 __all__ = [
     "SufficientStatistics",
@@ -230,7 +231,9 @@ def covariances(
     return kind.estimate(statistics, np.asarray(means, dtype=np.float64), reg_covar)
 
 
-def _parameters_from_statistics(statistics, reg_covar, fixed, current):
+def _parameters_from_statistics(statistics, reg_covar, fixed, current, prior=None):
+    if prior is not None:  # the posterior mode, chapter 8
+        return _map_parameters(statistics, reg_covar, fixed, current, prior)
     new_weights = current.weights if "weights" in fixed else mixing_weights(statistics)
     new_means = current.means if "means" in fixed else means(statistics)
     if "covariances" in fixed:
@@ -239,6 +242,17 @@ def _parameters_from_statistics(statistics, reg_covar, fixed, current):
         kind = get_covariance_type(statistics.covariance_type)
         # Mixture raises the ValueError that names a collapsed component (reg_covar = 0).
         new_covariances = kind.estimate(statistics, new_means, reg_covar)
+    return Mixture(new_weights, new_means, new_covariances, statistics.covariance_type)
+
+
+def _map_parameters(statistics, reg_covar, fixed, current, prior):
+    new_weights = current.weights if "weights" in fixed else map_weights(statistics, prior)
+    new_means = current.means if "means" in fixed else map_means(statistics, prior)
+    if "covariances" in fixed:
+        new_covariances = current.covariances
+    else:
+        new_covariances = map_covariances(statistics, new_means, prior,
+                                          reg_covar=reg_covar)
     return Mixture(new_weights, new_means, new_covariances, statistics.covariance_type)
 
 
@@ -260,10 +274,11 @@ def m_step(
     X,
     resp,
     covariance_type="full",
-    reg_covar=1e-6,
+    reg_covar=None,
     sample_weight=None,
     fixed=(),
     current: Mixture | None = None,
+    prior=None,
 ) -> Mixture:
     """The M-step: the ``theta`` that maximises ``Q(theta, theta_old)`` for the given
     responsibilities, eqs. :eq:`mstep-weights`, :eq:`mstep-means`, :eq:`mstep-covariances`.
@@ -274,13 +289,19 @@ def m_step(
     resp : array_like, shape (N, K)
         Responsibilities under ``theta_old``.
     covariance_type : {"full", "tied", "diag", "spherical"}
-    reg_covar : float, default 1e-6
+    reg_covar : float or None, default None
+        Added to the diagonal of every covariance. ``None`` means 1e-6 without a prior and
+        0 with one.
     sample_weight : array_like, shape (N,), optional
     fixed : iterable of {"weights", "means", "covariances"}
         Parameters held at their values in ``current`` while the others are updated. With
         the means held, the covariances are taken about the held means.
     current : Mixture, optional
         Needed when ``fixed`` is not empty.
+    prior : None, "default" or ConjugatePrior, optional
+        With a prior, the M-step is the maximiser of ``Q + ln p(theta)`` (chapter 8,
+        eqs. :eq:`map-weights`, :eq:`map-means`, :eq:`map-covariances`); ``"default"``
+        is mclust's default prior for ``X`` (:meth:`gmm.ConjugatePrior.default`).
 
     Returns
     -------
@@ -288,14 +309,17 @@ def m_step(
     """
     kind = get_covariance_type(covariance_type)
     fixed = _check_fixed(fixed, current, kind.name)
-    reg_covar = check_non_negative_real(reg_covar, "reg_covar")
+    X = as_data(X)
+    prior = resolve_prior(prior, X, np.shape(resp)[-1], kind.name, sample_weight)
+    reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     statistics = sufficient_statistics(X, resp, kind.name, sample_weight)
     empty = np.flatnonzero(statistics.counts <= 0)
-    if empty.size and not {"means", "covariances"} <= fixed:
+    # With a prior an empty component is well defined: the prior mean and scale.
+    if empty.size and prior is None and not {"means", "covariances"} <= fixed:
         k = int(empty[0])
         raise ValueError(
             f"Component {k + 1} has no responsibility (N_{k + 1} = 0: column {k} of resp is "
             "zero), so its mean and covariance are undefined. Remove the component, or hold "
             "its parameters with fixed=('means', 'covariances') and current=theta."
         )
-    return _parameters_from_statistics(statistics, reg_covar, fixed, current)
+    return _parameters_from_statistics(statistics, reg_covar, fixed, current, prior)

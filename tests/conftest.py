@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 LIBRARY_ONLY = os.environ.get("GMM_TESTS_LIBRARY_ONLY", "") == "1"
 BOOK_TOOLS = ("nbformat", "nbclient", "ipykernel", "playwright", "chromium")
@@ -106,7 +106,8 @@ class SkipsFailUnderCI:
         path, line, reason = longrepr
         if LIBRARY_ONLY and any(tool in str(reason) for tool in BOOK_TOOLS):
             return
-        if Path(path).resolve().is_relative_to(ROOT):
+        # Ours: raised in a file of tests/ (a venv inside the checkout is not ours).
+        if Path(path).resolve().is_relative_to(TESTS):
             self.skips.append(f"{report.nodeid or path}: {path}:{line}: {reason}")
 
     def pytest_runtest_logreport(self, report) -> None:
