@@ -466,7 +466,8 @@ class GaussianMixture:
     def predict_proba(self, X):
         """The responsibilities ``gamma(z_nk)``, shape ``(N, K)``."""
         theta, X = self._checked(X)
-        return np.exp(e_step_chunked(X, theta, log_resp=True)["log_resp"])
+        resp = e_step_chunked(X, theta, log_resp=True)["log_resp"]
+        return np.exp(resp, out=resp)  # in place: the answer is the only (N, K) array
 
     def predict(self, X):
         """The most responsible component of every point, shape ``(N,)`` (memory ``O(N)``
