@@ -154,7 +154,7 @@ def em(
 
     Raises
     ------
-    ComponentCollapseError
+    gmm.exceptions.ComponentCollapseError
         When a component collapses (see :func:`gmm.criteria.relative_variances`).
     """
     X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
