@@ -194,7 +194,7 @@ def _quadratic_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
             quadratic[:, rows == cols] *= 0.5
             W[:, 1 + D :] = quadratic
     return EStepPlan("quadratic", shift, K, D, kind, coefficients=W,
-                     shared_factor=kind.shared_quadratic_factor(factor))
+                     shared_factor=kind.shared_quadratic_factor(factor, D))
 
 
 def _factors_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
@@ -413,20 +413,22 @@ def chunk_pass(plan: EStepPlan, X_chunk: np.ndarray, weight_chunk=None, *,
     if not statistics:
         return result
     resp = joint
+    kind = plan.kind
+    pooled = kind.statistics_layout == "pooled"
     if phi is not None:
         T = resp @ phi
         result.counts = T[:, 0].copy()
         result.sums = T[:, 1 : 1 + D].copy()
-        if moments and plan.kind.engine_features != "none":
-            result.moments = _moments_from_features(T, D, plan.kind.engine_features)
+        if moments and not pooled:
+            result.moments = _moments_from_features(T, D, kind.engine_features)
     else:
         result.counts = resp.sum(axis=1)
         result.sums = resp @ centred
-        if moments and plan.kind.engine_features == "squares":
+        if moments and kind.statistics_layout == "diagonals":
             result.moments = resp @ (centred * centred)
-        elif moments and plan.kind.engine_features == "pairs":
-            result.moments = plan.kind.moments_from_full(_factor_moments(resp, centred))
-    if moments and plan.kind.engine_features == "none":  # tied: the data's own scatter
+        elif moments and not pooled:
+            result.moments = kind.moments_from_full(_factor_moments(resp, centred))
+    if moments and pooled:  # the data's own scatter
         weighted = centred if weight_chunk is None else centred * weight_chunk[:, None]
         result.moments = weighted.T @ centred
     return result
@@ -474,8 +476,8 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
     K = theta.n_components
     plan = plan_e_step(theta, shift, formulation)
     rows = plan.rows
-    tied = theta.kind.engine_features == "none"
-    need_moments = with_statistics and not (tied and tied_moments is not None)
+    pooled = theta.kind.statistics_layout == "pooled"
+    need_moments = with_statistics and not (pooled and tied_moments is not None)
     log_likelihood = 0.0
     counts, sums = np.zeros(K), np.zeros((K, D))
     moments = None

@@ -171,7 +171,7 @@ def em(
 
     Raises
     ------
-    ComponentCollapseError
+    gmm.exceptions.ComponentCollapseError
         When a component collapses (see :func:`gmm.criteria.relative_variances`).
     """
     X = as_data(X, n_features=theta0.n_features, min_samples=theta0.n_components)
@@ -189,7 +189,7 @@ def em(
 
     # The engine centres the data on `shift` chunk by chunk; see gmm._engine for why.
     tied_moments = None
-    if theta0.covariance_type == "tied":
+    if theta0.kind.statistics_layout == "pooled":  # constant across iterations
         tied_moments = centred_moments(X, shift, weight)
 
     theta = theta0
@@ -202,7 +202,7 @@ def em(
     converged = False
     n_iter = 0
     start = time.perf_counter()
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
+    for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         # E-step and the M-step's sufficient statistics, eqs. (responsibility) and
         # (sufficient-statistics); the same numbers as e_step + sufficient_statistics.

@@ -200,6 +200,15 @@ class CovarianceType:
         return covariances[order]
 
     # -- sufficient statistics in this type's layout ---------------------------------------
+    #: The layout of the second moments: ``"matrices"`` ``(K, D, D)``, ``"pooled"`` (one
+    #: ``(D, D)`` scatter of the data, summed over components) or ``"diagonals"`` ``(K, D)``.
+    #: Types with the same layout can estimate each other's covariances.
+    statistics_layout = "matrices"
+
+    def second_moments_of(self, weighted_resp, centred) -> np.ndarray:
+        """``sum_n w_n gamma_nk (x_n - c)(x_n - c)^T`` in this type's layout, from the
+        ``(N, K)`` weighted responsibilities and the ``(N, D)`` centred data."""
+        raise NotImplementedError
 
     def recentred_moments(self, moments, sums, counts, delta) -> np.ndarray:
         """Second moments about ``c - delta`` from those about ``c``:
@@ -219,9 +228,9 @@ class CovarianceType:
     #: component, see :meth:`shared_quadratic_factor`).
     engine_features = "pairs"
 
-    def shared_quadratic_factor(self, precisions_cholesky):
-        """The factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by every
-        component (tied), or None."""
+    def shared_quadratic_factor(self, precisions_cholesky, n_features):
+        """The ``(D, D)`` factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by
+        every component (tied), or None."""
         return None
 
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
@@ -345,6 +354,9 @@ class FullCovariance(CovarianceType):
     def moments_from_full(self, full_moments):
         return full_moments
 
+    def second_moments_of(self, weighted_resp, centred):
+        return np.einsum("nk,nd,ne->kde", weighted_resp, centred, centred, optimize=True)
+
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
         return precisions_cholesky @ precisions_cholesky.transpose(0, 2, 1)
 
@@ -440,9 +452,14 @@ class TiedCovariance(CovarianceType):
     def moments_from_full(self, full_moments):
         return full_moments.sum(axis=0)
 
+    statistics_layout = "pooled"
+
+    def second_moments_of(self, weighted_resp, centred):
+        return (centred * weighted_resp.sum(axis=1)[:, None]).T @ centred
+
     engine_features = "none"
 
-    def shared_quadratic_factor(self, precisions_cholesky):
+    def shared_quadratic_factor(self, precisions_cholesky, n_features):
         return precisions_cholesky
 
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
@@ -520,6 +537,11 @@ class DiagCovariance(CovarianceType):
     def moments_from_full(self, full_moments):
         return np.diagonal(full_moments, axis1=1, axis2=2).copy()
 
+    statistics_layout = "diagonals"
+
+    def second_moments_of(self, weighted_resp, centred):
+        return weighted_resp.T @ (centred * centred)  # only the diagonal is needed
+
     engine_features = "squares"
 
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
@@ -587,8 +609,10 @@ class SphericalCovariance(CovarianceType):
         return _relative_variances_diagonal(covariances[:, None], largest, floor)
 
     # The statistics keep the diagonal of the second moments, as for diag.
+    statistics_layout = "diagonals"
     recentred_moments = DiagCovariance.recentred_moments
     moments_from_full = DiagCovariance.moments_from_full
+    second_moments_of = DiagCovariance.second_moments_of
 
     engine_features = "squares"
 

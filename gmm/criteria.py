@@ -12,7 +12,17 @@ from ._validation import check_positive_int
 from .covariance import get_covariance_type
 from .mixture import Mixture
 
-__all__ = ["n_parameters", "bic", "aic", "is_degenerate", "collapsed_components"]
+__all__ = [
+    "n_parameters",
+    "bic",
+    "aic",
+    "is_degenerate",
+    "relative_variances",
+    "collapsed_components",
+    "mixture_spread",
+    "COLLAPSE_RTOL",
+    "DEGENERATE_RTOL",
+]
 
 #: EM stops when a component's variance in some direction falls below this fraction of the
 #: data's variance in the same direction: the statistics carry a relative rounding error of

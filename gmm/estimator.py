@@ -670,7 +670,8 @@ class GaussianMixture:
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             return blocks.passes_for(X).map_rows(blocks.block_responsibilities, theta)
-        return np.exp(e_step_chunked(X, theta, log_resp=True)["log_resp"])
+        resp = e_step_chunked(X, theta, log_resp=True)["log_resp"]
+        return np.exp(resp, out=resp)  # in place: the answer is the only (N, K) array
 
     def predict(self, X):
         """The most responsible component of every point, shape ``(N,)`` (memory ``O(N)``

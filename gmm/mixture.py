@@ -102,7 +102,7 @@ class Mixture:
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "means", means)
         object.__setattr__(self, "covariances", covariances)
-        factor = kind.precisions_cholesky(covariances)
+        factor = np.asarray(kind.precisions_cholesky(covariances))
         factor.flags.writeable = False
         object.__setattr__(self, "precisions_cholesky", factor)
 

@@ -125,12 +125,7 @@ def _sufficient_statistics(X, resp, covariance_type, sample_weight, shift=None):
     centred = X - shift
     counts = weighted_resp.sum(axis=0)
     sums = weighted_resp.T @ centred
-    if covariance_type == "full":
-        moments = np.einsum("nk,nd,ne->kde", weighted_resp, centred, centred, optimize=True)
-    elif covariance_type == "tied":
-        moments = (centred * row_weight[:, None]).T @ centred
-    else:  # diag and spherical need only the diagonal
-        moments = weighted_resp.T @ (centred * centred)
+    moments = get_covariance_type(covariance_type).second_moments_of(weighted_resp, centred)
     return SufficientStatistics(counts, sums, moments, shift, n_samples, covariance_type)
 
 
@@ -219,10 +214,7 @@ def covariances(
         ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical.
     """
     kind = get_covariance_type(covariance_type or statistics.covariance_type)
-    if kind.name != statistics.covariance_type and {kind.name, statistics.covariance_type} != {
-        "diag",
-        "spherical",
-    }:
+    if kind.statistics_layout != statistics.kind.statistics_layout:
         raise ValueError(
             f"Statistics of type {statistics.covariance_type!r} cannot estimate "
             f"{kind.name!r} covariances."

@@ -4,6 +4,7 @@ M-step estimates from explicit loops over the points."""
 
 import numpy as np
 import pytest
+import scipy.stats
 from oracles import TYPES, covariance_estimates, expand
 
 import gmm
@@ -145,3 +146,110 @@ def test_unknown_type():
     with pytest.raises(ValueError, match="Unknown covariance_type 'banana'"):
         get_covariance_type("banana")
     assert get_covariance_type(COVARIANCE_TYPES["tied"]) is COVARIANCE_TYPES["tied"]
+
+
+# -- a covariance type added in one class ---------------------------------------------------
+
+
+class SharedSphericalCovariance(gmm.CovarianceType):
+    """A toy type: one variance ``sigma^2`` shared by every component, ``Sigma_k = sigma^2 I``
+    (one free parameter). Everything gmm needs to know about it is here; nothing else in the
+    library is told about it."""
+
+    name = "shared_spherical"
+    statistics_layout = "pooled"
+    engine_features = "none"
+    _tied = COVARIANCE_TYPES["tied"]
+
+    def shape(self, n_components, n_features):
+        return ()
+
+    def n_parameters(self, n_components, n_features):
+        return 1
+
+    def estimate(self, statistics, means, reg_covar):
+        tied = self._tied.estimate(statistics, means, reg_covar)
+        return np.trace(tied) / means.shape[1]
+
+    def precisions_cholesky(self, covariances):
+        if not covariances > 0:
+            raise ValueError("the shared variance is not positive")
+        return 1.0 / np.sqrt(covariances)
+
+    def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
+        return n_features * np.log(precisions_cholesky)
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky):
+        return ((X[:, None, :] - means[None]) ** 2).sum(axis=2) * precisions_cholesky**2
+
+    def to_full(self, covariances, n_components, n_features):
+        return np.repeat((covariances * np.eye(n_features))[None], n_components, axis=0)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky**2
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def relative_variances(self, covariances, spread, floor):
+        D = spread.shape[0]
+        return self._tied.relative_variances(covariances * np.eye(D), spread, floor)
+
+    def permuted(self, covariances, order):
+        return covariances
+
+    def recentred_moments(self, moments, sums, counts, delta):
+        return self._tied.recentred_moments(moments, sums, counts, delta)
+
+    def moments_from_full(self, full_moments):
+        return full_moments.sum(axis=0)
+
+    def pooled_second_moments(self, second_moments):
+        return np.array(second_moments)
+
+    def second_moments_of(self, weighted_resp, centred):
+        return self._tied.second_moments_of(weighted_resp, centred)
+
+    def shared_quadratic_factor(self, precisions_cholesky, n_features):
+        return float(precisions_cholesky) * np.eye(n_features)
+
+    def engine_precisions(self, precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky**2 * np.eye(n_features),
+                               (n_components, n_features, n_features))
+
+    def full_precision_factors(self, precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky * np.eye(n_features),
+                               (n_components, n_features, n_features))
+
+
+@pytest.fixture
+def shared_spherical(monkeypatch):
+    monkeypatch.setitem(COVARIANCE_TYPES, "shared_spherical", SharedSphericalCovariance())
+
+
+@pytest.mark.parametrize("formulation", ["quadratic", "factors"])
+def test_a_new_type_touches_one_class(shared_spherical, formulation, monkeypatch):
+    import gmm._engine as engine
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(40, 3)), rng.normal(size=(30, 3)) * 1.3 + 4.0])
+    original = engine.em_iteration
+    monkeypatch.setattr(gmm.algorithm, "em_iteration", lambda *a, **k: original(
+        *a, **{**k, "formulation": k.get("formulation") or formulation}))
+    model = gmm.GaussianMixture(2, covariance_type="shared_spherical", random_state=0).fit(X)
+    assert model.converged_ and model.covariances_.shape == ()
+    # The M-step by hand: sigma^2 = sum_nk gamma_nk ||x_n - mu_k||^2 / (N D) + reg_covar.
+    theta = model.mixture_
+    gamma = gmm.responsibilities(X, theta)
+    means = gamma.T @ X / gamma.sum(axis=0)[:, None]
+    variance = sum(gamma[:, k] @ ((X - means[k]) ** 2).sum(axis=1) for k in range(2))
+    step = gmm.em(X, theta, max_iter=1, tol=0.0)
+    assert float(step.mixture.covariances) == pytest.approx(variance / X.size + 1e-6, rel=1e-9)
+    # Its densities by scipy, its parameter count, a sample, a degeneracy verdict.
+    expected = np.log(sum(w * scipy.stats.multivariate_normal(m, theta.covariances).pdf(X)
+                          for w, m in zip(theta.weights, theta.means, strict=True)))
+    np.testing.assert_allclose(model.score_samples(X), expected, rtol=1e-10)
+    assert gmm.n_parameters(2, 3, "shared_spherical") == 1 + 6 + 1
+    assert model.sample(5)[0].shape == (5, 3)
+    assert not gmm.is_degenerate(theta)
+    assert model.bic(X) == pytest.approx(-2 * expected.sum() + 8 * np.log(len(X)), rel=1e-10)

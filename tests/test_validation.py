@@ -1,4 +1,4 @@
-"""Bad input (issue 2, "Bad input"): every case gets a ValueError whose message names the
+"""Bad input: every case gets a ValueError whose message names the
 problem, and no input array is mutated, whether the call fails or succeeds."""
 
 import copy
