@@ -9,8 +9,8 @@
    about fifteen icons that the theme's CSS already draws from its web font, and the search
    index on every page for a search-as-you-type the book does not enable. After the build:
    the script is dropped, the solid web font is cut down to the icons the pages use, the
-   search scripts stay only on the search page, and the embedded (unused: no widget manager
-   is loaded) ipywidgets state is left out.
+   search scripts stay only on the search page, the embedded (unused: no widget manager is
+   loaded) ipywidgets state is left out, and MathJax loads without its context menu.
 
 3. Search snippets offline. Sphinx's search page fetches every result page to show a snippet;
    on ``file://`` the browser refuses (a CORS error per result, and no snippet). The build
@@ -213,7 +213,20 @@ def add_search_shim(app, pagename, templatename, context, doctree) -> None:
     ]
 
 
+def mathjax_without_menu(app) -> None:
+    """MathJax from its components, without the 426 KB context menu that tex-chtml.js bundles:
+    the TeX input (with its default packages and autoload), CHTML output, and the hidden
+    MathML that screen readers read (assistive-mml)."""
+    if not str(app.config.mathjax_path).endswith("mathjax/tex-chtml.js"):
+        return
+    app.config.mathjax_path = str(app.config.mathjax_path).replace("tex-chtml.js", "startup.js")
+    config = dict(app.config.mathjax3_config or {})
+    config["loader"] = {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}
+    app.config.mathjax3_config = config
+
+
 def setup(app):
+    app.connect("builder-inited", mathjax_without_menu, priority=900)
     app.config.html_static_path.append(str(STATIC))
     app.add_css_file("book.css", priority=900)
     app.add_js_file("book.js", priority=900, defer="defer")
