@@ -39,6 +39,18 @@ _SEARCH_SCRIPTS = re.compile(
     r'(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>'
 )
 _ICON_CLASS = re.compile(r'class="([^"]*\bfa-[^"]*)"')
+# sphinx-design (tabs, cards) and thebe (a live kernel from a CDN) are loaded by jupyter-book
+# on every page; the book uses neither (no sd- class in a page, launch_buttons.thebe false).
+_DESIGN_ASSETS = re.compile(
+    r'\s*(?:<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-design\.min\.css'
+    r'[^"]*" />|<script data-sd-tabs-storage-prefix="[^"]*" src="[^"]*_static/design-tabs\.js'
+    r'[^"]*"></script>)'
+)
+_THEBE_ASSETS = re.compile(
+    r'\s*(?:<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-thebe\.css[^"]*" />'
+    r'|<script>const THEBE_JS_URL = [^<]*</script>'
+    r'|<script async="async" src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>)'
+)
 _SOLID_FONT = "vendor/fontawesome/webfonts/fa-solid-900"
 
 
@@ -96,6 +108,79 @@ def _subset_solid_font(static: Path, icons: set[str]) -> None:
     css_path.write_text(css, encoding="utf-8")
 
 
+# Classes that scripts may build from pieces ("bs-tooltip-" + placement) or toggle.
+_DYNAMIC_CLASS_PREFIXES = ("bs-", "tooltip", "popover", "show", "fade", "collaps", "dropdown",
+                           "modal", "offcanvas", "active", "disabled", "is-", "was-", "pst-",
+                           "bd-", "sbt-", "theme-", "focus", "hover")
+
+
+def _split_top_level(text: str, separator: str = ",") -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _selector_can_match(selector: str, words: set[str]) -> bool:
+    # :not(.x) matches without .x; attribute values and strings are not classes.
+    bare = re.sub(r":not\([^)]*\)", "", selector)
+    bare = re.sub(r"\[[^\]]*\]|\"[^\"]*\"|'[^']*'", "", bare)
+    for name in re.findall(r"\.(-?[A-Za-z_][A-Za-z0-9_-]*)", bare):
+        if name not in words and not name.startswith(_DYNAMIC_CLASS_PREFIXES):
+            return False
+    return True
+
+
+def _purge_css(css: str, words: set[str]) -> str:
+    """Drop the selectors of a stylesheet that name a class no page and no script contains
+    (they can never match), and the rules left with none. At-rules other than @media and
+    @supports are kept whole."""
+    out, i, n = [], 0, len(css)
+    while i < n:
+        brace = css.find("{", i)
+        if brace < 0:
+            out.append(css[i:])
+            break
+        prelude = css[i:brace]
+        depth, j = 1, brace + 1
+        while j < n and depth:
+            if css[j] == "{":
+                depth += 1
+            elif css[j] == "}":
+                depth -= 1
+            j += 1
+        body = css[brace + 1 : j - 1]
+        head = prelude.strip()
+        if head.startswith(("@media", "@supports")):
+            inner = _purge_css(body, words)
+            if inner.strip():
+                out.append(f"{prelude}{{{inner}}}")
+        elif head.startswith("@") or ";" in prelude:
+            out.append(css[i:j])
+        else:
+            kept = [sel for sel in _split_top_level(prelude) if _selector_can_match(sel, words)]
+            if kept:
+                out.append(",".join(kept) + "{" + body + "}")
+        i = j
+    return "".join(out)
+
+
+def _words(out: Path) -> set[str]:
+    words: set[str] = set()
+    for path in out.rglob("*"):
+        if path.suffix in {".html", ".js"} and path.is_file() and "mathjax" not in path.parts:
+            words.update(re.findall(r"[A-Za-z0-9_-]+", path.read_text(encoding="utf-8",
+                                                                       errors="replace")))
+    return words
+
+
 def trim_pages(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -107,11 +192,27 @@ def trim_pages(app, exception) -> None:
         new = _FONTAWESOME_SCRIPT.sub("", text)
         if not search_as_you_type and path.relative_to(out).as_posix() != "search.html":
             new = _SEARCH_SCRIPTS.sub("", new)
+        if not re.search(r'class="(?:[^"]* )?sd-', new):
+            new = _DESIGN_ASSETS.sub("", new)
+        if not app.config.html_theme_options.get("launch_buttons", {}).get("thebe", False):
+            new = _THEBE_ASSETS.sub("", new)
         if new != text:
             path.write_text(new, encoding="utf-8")
     for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
         (out / "_static" / "scripts" / name).unlink(missing_ok=True)
     _subset_solid_font(out / "_static", _used_icons(html_files))
+    words = _words(out)
+    for name in ("pydata-sphinx-theme.css", "sphinx-book-theme.css"):
+        css_path = out / "_static" / "styles" / name
+        if css_path.exists():
+            css = css_path.read_text(encoding="utf-8")
+            # Comments out first (they hold commas, dots and @); licences kept at the top.
+            licences = re.findall(r"/\*!.*?\*/", css, flags=re.S)
+            css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+            charset = '@charset "UTF-8";'
+            css = css.replace(charset, "")
+            purged = _purge_css(css, words)
+            css_path.write_text(charset + "\n".join(licences) + purged, encoding="utf-8")
 
 
 def drop_widget_state(app, pagename, templatename, context, doctree) -> None:
