@@ -202,9 +202,10 @@ def trim_pages(app, exception) -> None:
         (out / "_static" / "scripts" / name).unlink(missing_ok=True)
     _subset_solid_font(out / "_static", _used_icons(html_files))
     words = _words(out)
-    for name in ("pydata-sphinx-theme.css", "sphinx-book-theme.css"):
-        css_path = out / "_static" / "styles" / name
-        if css_path.exists():
+    static = out / "_static"
+    stylesheets = [*static.glob("*.css"), *(static / "styles").glob("*.css")]
+    for css_path in stylesheets:
+        if css_path.name != "book.css":
             css = css_path.read_text(encoding="utf-8")
             # Comments out first (they hold commas, dots and @); licences kept at the top.
             licences = re.findall(r"/\*!.*?\*/", css, flags=re.S)
