@@ -48,6 +48,8 @@ function render({ model, el }) {
     root.append(control);
     inputs.push(input);
     outputs.push(output);
+    // Arrow keys move the slider, not JupyterLab's cell selection.
+    input.addEventListener("keydown", (event) => event.stopPropagation());
     input.addEventListener("input", () => {
       model.set("index", inputs.map((i) => Number(i.value)));
       model.save_changes();
