@@ -1,7 +1,12 @@
 # Two commands do everything on a fresh machine:
-#   make book   create .venv, install the pinned requirements and gmm, build _build/html
-#   make test   the same set-up, then lint, library tests, nbval, strict build, browser test
+#   make book   create .venv, install the pinned requirements and gmm, render the chapters'
+#               stored outputs into _build/html (strict build; no chapter is executed)
+#   make test   the same set-up, then lint, library tests, nbval (every chapter executed once,
+#               under another BLAS kernel than make notebooks), strict build, browser test
 # Also: make lab, make notebooks, make requirements, make screenshot, make clean.
+#
+# Every step prints one line saying what it does and how long it usually takes, and when it is
+# done, how long it took. "Usually" is a fresh 2-core machine with a fast network.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -16,56 +21,75 @@ STAMP := $(VENV)/.installed-stamp
 LAB_STAMP := $(VENV)/.lab-installed-stamp
 BUILD := _build
 HTML := $(BUILD)/html
-# --all: re-read every page, so every notebook is executed against the current gmm/.
+# --all: re-read every page. The build renders the outputs stored in the notebooks
+# (_config.yml: execute_notebooks: "off"); make test proves them current with nbval first.
 BOOK_FLAGS := --all --warningiserror --nitpick --keep-going
+# nbval runs the chapters under another BLAS set-up than make notebooks stored them with (another
+# OpenBLAS kernel, one thread), so that an output that depends on the machine fails here rather
+# than on a reader's machine. Sandybridge (AVX) runs on every x86-64 CPU of the last decade.
+NBVAL_BLAS ?= OPENBLAS_CORETYPE=Sandybridge OPENBLAS_NUM_THREADS=1
+PIP := $(BIN)/python -m pip
 
-# `step NAME COMMAND...`: run a step, print its wall time, stop make on failure.
+# `step NAME,USUAL,COMMAND`: say what runs and how long it usually takes, run it, say how long
+# it took; a failure stops make. (No commas inside NAME or USUAL.)
+SETUP_3 := set-up 3/4: the ~120 pinned packages of requirements.txt; pip's progress follows
+SETUP_4 := set-up 4/4: gmm from this checkout (editable) and matplotlib's font cache
+BUILD_STEP := strict book build: renders the outputs stored in chapters/*.ipynb; executes nothing
+NBVAL_STEP := stored outputs are current: nbval executes every chapter once and compares all outputs
+
 define step
 	@echo ""
-	@echo "==== $(1)"
-	@start=$$(date +%s); $(2); echo "==== $(1): done in $$(( $$(date +%s) - start )) s"
+	@echo "==== $(1) (usually $(2))"
+	@start=$$(date +%s); $(3); echo "==== $(1): done in $$(( $$(date +%s) - start )) s"
 endef
 
 .PHONY: book test lint test-library test-notebooks test-browser build-book lab notebooks \
-        requirements screenshot clean venv
+        requirements screenshot clean venv blas-report
 
 venv: $(STAMP)
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(call step,set-up 1/4: a virtual environment in $(VENV),5 s,$(PYTHON) -m venv $(VENV))
 
-# The last line builds matplotlib's font cache now: its one-time notice on stderr would
+# The last step builds matplotlib's font cache now: its one-time notice on stderr would
 # otherwise land in the first executed notebook (a build warning, and an nbval difference).
 $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -c "import matplotlib.pyplot"
+	$(call step,set-up 2/4: the newest pip,10 s,$(PIP) install --upgrade pip)
+	$(call step,$(SETUP_3),1-3 min; most of it downloading ~400 MB,$(PIP) install -r requirements.txt)
+	$(call step,$(SETUP_4),15 s,$(PIP) install --no-deps -e . && $(BIN)/python -c "import matplotlib.pyplot")
 	touch $(STAMP)
 
 build-book: $(STAMP)
-	$(call step,strict book build,$(BIN)/jupyter-book build $(BOOK_FLAGS) .)
+	$(call step,$(BUILD_STEP),1-2 min,$(BIN)/jupyter-book build $(BOOK_FLAGS) .)
 
 book: build-book
 	@echo ""
-	@echo "The book is built. Open it in a browser:"
+	@echo "The book is built from the stored notebooks. Open it in a browser:"
 	@echo "    file://$(CURDIR)/$(HTML)/index.html"
+	@echo "(make test proves the stored outputs are what the current gmm/ produces.)"
 
 lint: $(STAMP)
-	$(call step,ruff,$(BIN)/ruff check .)
+	$(call step,ruff check (library tests and notebooks),2 s,$(BIN)/ruff check .)
 
 test-library: $(STAMP)
-	$(call step,library tests (pytest tests/),$(BIN)/python -m pytest tests --ignore=tests/browser)
+	$(call step,library tests (pytest tests/ without tests/browser),2-3 min,$(BIN)/python -m pytest tests --ignore=tests/browser)
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
+# Which BLAS the kernels get: make notebooks' (the machine's default) and nbval's.
+blas-report: $(STAMP)
+	@printf "BLAS for make notebooks: "; $(BIN)/python .ci/blas.py
+	@printf "BLAS for nbval:          "; env $(NBVAL_BLAS) $(BIN)/python .ci/blas.py
+
 test-notebooks: $(STAMP)
-	$(call step,stored outputs are current (nbval),$(BIN)/python -m pytest $(NBVAL_FLAGS) chapters/)
+	@$(MAKE) --no-print-directory blas-report
+	$(call step,$(NBVAL_STEP),3-5 min,env $(NBVAL_BLAS) $(BIN)/python -m pytest $(NBVAL_FLAGS) chapters/)
 
 test-browser: $(STAMP)
-	$(call step,real browser over every page,$(BIN)/python -m pytest tests/browser)
+	$(call step,real browser over every page,1-3 min,$(BIN)/python -m pytest tests/browser)
 
-# Order matters: the browser test reads the book this build writes.
+# Order matters: nbval proves the stored outputs current before the build renders them, and
+# the browser test reads the book this build writes.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-library
@@ -76,7 +100,7 @@ test: $(STAMP)
 	@echo "All tests passed."
 
 $(LAB_STAMP): requirements-lab.txt $(STAMP)
-	$(BIN)/python -m pip install --quiet -r requirements-lab.txt
+	$(call step,JupyterLab (requirements-lab.txt),1 min,$(PIP) install -r requirements-lab.txt)
 	touch $(LAB_STAMP)
 
 # Jupyter refuses to run as root without being told (containers, CI machines).
@@ -85,9 +109,10 @@ lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS) chapters/
 
 # Re-execute every chapter in place (after a change to gmm/ or a chapter), so that the stored
-# outputs are those of the current code. nbval then checks them.
+# outputs are those of the current code; nbval then checks them. Stores no timestamps or
+# per-run ids: executing twice in a row changes no byte.
 notebooks: $(STAMP)
-	$(call step,execute chapters,$(BIN)/python .ci/execute_notebooks.py)
+	$(call step,execute every chapter and store its outputs,3-5 min,$(BIN)/python .ci/execute_notebooks.py)
 
 # The README's picture of a rendered chapter, from the built book (headless Chromium, offline).
 SCREENSHOT_PAGE ?= chapters/02_marginal_and_responsibilities
@@ -99,8 +124,8 @@ screenshot: $(STAMP)
 requirements:
 	rm -rf $(BUILD)/freeze-venv
 	$(PYTHON) -m venv $(BUILD)/freeze-venv
-	$(BUILD)/freeze-venv/bin/python -m pip install --quiet --upgrade pip
-	$(BUILD)/freeze-venv/bin/python -m pip install --quiet -r requirements.in
+	$(BUILD)/freeze-venv/bin/python -m pip install --upgrade pip
+	$(BUILD)/freeze-venv/bin/python -m pip install -r requirements.in
 	$(BUILD)/freeze-venv/bin/python -m pip freeze --exclude-editable > requirements.txt
 	rm -rf $(BUILD)/freeze-venv
 	@echo "requirements.txt regenerated; commit it, then run make notebooks and make test."

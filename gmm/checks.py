@@ -16,7 +16,9 @@ __all__ = [
     "mpmath_gaussian_density",
     "numerical_gradient",
     "numerical_hessian",
+    "numerical_hessian_with_error",
     "numerical_jacobian",
+    "scipy_log_weighted_densities",
 ]
 
 
@@ -152,3 +154,73 @@ def mpmath_gaussian_density(x, mean, covariance, digits: int = 50):
                              "positive).")
         normaliser = (2 * mpmath.pi) ** (-mpmath.mpf(x.size) / 2) / mpmath.sqrt(determinant)
         return +(normaliser * mpmath.exp(-(d.T * S**-1 * d)[0] / 2))
+
+
+# --- oracles for chapters 4-6
+
+
+def scipy_log_weighted_densities(X, theta) -> np.ndarray:
+    """``ln pi_k + ln N(x_n | mu_k, Sigma_k)`` from ``scipy.stats``, shape ``(N, K)``.
+
+    The oracle of :func:`gmm.log_weighted_densities` (eq. :eq:`joint-x-z` of chapter 1, in
+    logarithms): every density comes from ``scipy.stats.multivariate_normal``, so it shares
+    no code with :mod:`gmm.likelihood` (no Cholesky factor, no shift). Chapter 4 builds its
+    brute-force sums over labellings and its typed-out ``Q`` on it. Needs scipy.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    theta : Mixture
+        Any covariance type; each component's full ``(D, D)`` matrix is used.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+    """
+    from scipy import stats
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != theta.n_features:
+        raise ValueError(
+            f"X must have shape (N, {theta.n_features}) for this mixture; got {X.shape}."
+        )
+    columns = [
+        np.log(weight) + stats.multivariate_normal(mean, matrix).logpdf(X).reshape(len(X))
+        for weight, mean, matrix in zip(
+            theta.weights, theta.means, theta.covariances_full, strict=True
+        )
+    ]
+    return np.column_stack(columns)
+
+
+def numerical_hessian_with_error(f: Callable, x, step: float = 1e-4):
+    """:func:`numerical_hessian` at ``step`` and an estimate of its error, entry by entry.
+
+    The central differences' truncation error is ``c h^2 + O(h^4)``, so doubling the step
+    quadruples it, and ``|H(2h) - H(h)| / 3`` estimates the error of ``H(h)`` (Richardson).
+    To it is added a bound on rounding: each of the four values of ``f`` in an entry is off
+    by at most about ``eps |f|``, hence ``eps max|f| / h^2`` after the division by
+    ``4 h^2``. A check that compares ``H(h)`` with a derived Hessian can then use a
+    tolerance of a small multiple of this estimate: what the differences can honestly
+    resolve, not a guess.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a parameter vector of shape ``(P,)`` to a float.
+    x : array_like, shape (P,)
+    step : float, default 1e-4
+
+    Returns
+    -------
+    hessian : ndarray, shape (P, P)
+        The central-difference Hessian with step ``step``.
+    error : ndarray, shape (P, P)
+        The estimated absolute error of each entry.
+    """
+    x = _point(x)
+    step = _check_step(step)
+    hessian = numerical_hessian(f, x, step)
+    coarse = numerical_hessian(f, x, 2 * step)
+    rounding = np.finfo(np.float64).eps * abs(float(f(x))) / step**2
+    return hessian, np.abs(coarse - hessian) / 3 + rounding

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
+from . import blocks, online
 from ._engine import e_step_chunked
 from ._validation import (
     as_data,
@@ -17,7 +19,7 @@ from ._validation import (
     check_random_state,
     sum_tolerance,
 )
-from .algorithm import em
+from .algorithm import EMResult, em
 from .covariance import get_covariance_type
 from .criteria import aic, bic, n_parameters
 from .exceptions import (
@@ -36,6 +38,15 @@ __all__ = ["GaussianMixture"]
 #: The fitted parameters, each a view of ``mixture_`` (see ``GaussianMixture``).
 _PARAMETER_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_",
                          "precisions_cholesky_")
+
+
+def _is_stream(X) -> bool:
+    """An iterable of batches (an iterator, or a list or tuple of 2-D arrays) rather than
+    one array-like."""
+    if isinstance(X, Iterator):
+        return True
+    return (isinstance(X, list | tuple) and len(X) > 0
+            and all(getattr(b, "ndim", None) == 2 for b in X))
 
 
 class GaussianMixture:
@@ -82,6 +93,14 @@ class GaussianMixture:
         given. The initial parameters are then the MAP M-step of the initial
         responsibilities, and the best of ``n_init`` fits is the one with the highest
         log posterior.
+    step_exponent : float, default 0.6
+        ``rho`` of the online step sizes ``(t + t_0)^(-rho)`` of :meth:`partial_fit`,
+        in ``(0.5, 1]``.
+    step_offset : float, default 2.0
+        ``t_0`` of the online step sizes (``>= 0``; larger forgets the first batches more
+        slowly).
+    step_averaging : bool, default False
+        Report Polyak-Ruppert averaged parameters from :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -121,7 +140,11 @@ class GaussianMixture:
     parameter changed, so every method uses it.
 
     Beyond scikit-learn: ``sample_weight`` in :meth:`fit`, the likelihood history, the
-    parameter history, and parameters held fixed (see :func:`gmm.em`).
+    parameter history, and parameters held fixed (see :func:`gmm.em`). At scale (chapter
+    9): :meth:`fit`, :meth:`predict`, :meth:`score` and the rest accept a
+    ``numpy.memmap``, an HDF5 or zarr dataset or a ``dask.array.Array`` and read it in row
+    blocks (:mod:`gmm.blocks`); :meth:`partial_fit`, and :meth:`fit` on an iterable of
+    arrays, run online EM (:mod:`gmm.online`).
     """
 
     def __init__(
@@ -143,6 +166,9 @@ class GaussianMixture:
         verbose_interval=10,
         keep_history=False,
         prior=None,
+        step_exponent=0.6,
+        step_offset=2.0,
+        step_averaging=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -160,6 +186,9 @@ class GaussianMixture:
         self.verbose_interval = verbose_interval
         self.keep_history = keep_history
         self.prior = prior
+        self.step_exponent = step_exponent
+        self.step_offset = step_offset
+        self.step_averaging = step_averaging
 
     # -- scikit-learn's estimator protocol -------------------------------------------------
 
@@ -319,11 +348,20 @@ class GaussianMixture:
             Point ``n`` counts ``sample_weight[n]`` times (integer weights give exactly the
             fit on repeated rows).
         """
+        if _is_stream(X):
+            return self._fit_stream(X, sample_weight)
+        if blocks.is_row_blocked(X):
+            return self._fit_blocks(X, sample_weight)
         self.fit_predict(X, y, sample_weight=sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most responsible component of every point, shape ``(N,)``."""
+        if _is_stream(X):
+            raise ValueError("fit_predict needs the data twice and a stream is read once: "
+                             "call fit on the stream, then predict on each batch.")
+        if blocks.is_row_blocked(X):
+            return self.fit(X, sample_weight=sample_weight).predict(X)
         self._check_settings()
         X = as_data(X, min_samples=self.n_components)
         weight = as_sample_weight(sample_weight, X.shape[0])
@@ -392,6 +430,114 @@ class GaussianMixture:
         self.prior_ = prior
         self.reg_covar_ = default_reg_covar(self.reg_covar, prior)
         return best.labels
+
+    # -- at scale (chapter 9) ---------------------------------------------------------------
+
+    def _fit_blocks(self, X, sample_weight):
+        """:meth:`fit` on data read in row blocks (:mod:`gmm.blocks`)."""
+        self._check_settings()
+        n_rows, n_features = (int(n) for n in X.shape)
+        weight = sample_weight
+        if weight is not None and not blocks._is_dask_array(weight):
+            weight = as_sample_weight(weight, n_rows)
+        reg_covar = self._reg_covar_without_prior("fits on data read in row blocks")
+        passes = blocks.passes_for(X, weight)
+        warm = self.warm_start and hasattr(self, "mixture_")
+        if warm:
+            self._check_warm_start(X)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(1 if warm else self.n_init):
+            theta0 = self.mixture_ if warm else blocks.initial_mixture(
+                passes, self.n_components, self.covariance_type, self.init_params, rng,
+                reg_covar, self._given_initial_values(n_features))
+            result = blocks.em_blocks(passes, theta0, tol=self.tol, max_iter=self.max_iter,
+                                      reg_covar=reg_covar,
+                                      keep_history=self.keep_history)
+            if best is None or result.lower_bound > best.lower_bound:
+                best = result
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                "The best of the initialisations did not converge: EM stopped after "
+                f"max_iter={self.max_iter} iterations. Increase max_iter or tol.",
+                convergence_warning_class(), stacklevel=3)
+        self._set_fitted(best, X)
+        self.__dict__.pop("online_state_", None)
+        return self
+
+    def _reg_covar_without_prior(self, where: str) -> float:
+        """``reg_covar`` for the block and online paths, which fit without a prior."""
+        if self.prior is not None:
+            raise ValueError(
+                f"prior= is not supported by {where} yet: MAP-EM runs on data in memory. "
+                "Fit an in-memory array, or set prior=None."
+            )
+        return default_reg_covar(self.reg_covar, None)
+
+    def _check_step_settings(self):
+        rho = self.step_exponent
+        if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0.5 < rho <= 1:
+            raise ValueError(
+                f"step_exponent must be in (0.5, 1] (the step sizes must sum to infinity "
+                f"while their squares do not); got {rho!r}."
+            )
+        check_non_negative_real(self.step_offset, "step_offset")
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online (stepwise) EM on the batch ``X``; returns ``self``.
+
+        The first call (or the first after :meth:`fit` on an array) starts from
+        ``init_params`` on this batch, or from the fitted parameters if there are any,
+        and takes the batch's statistics as ``s_0``; every later call moves the
+        statistics by ``eta_t = (t + step_offset)^(-step_exponent)`` towards the batch's
+        (:func:`gmm.online.online_step`).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, D)
+        y : ignored
+        sample_weight : array_like, shape (n,), optional
+        """
+        self._check_settings()
+        self._check_step_settings()
+        reg_covar = self._reg_covar_without_prior("partial_fit (online EM)")
+        state = getattr(self, "online_state_", None)
+        if state is None:
+            X = as_data(X, min_samples=self.n_components)
+        else:
+            X = as_data(X, n_features=self.n_features_in_, model=type(self).__name__)
+        weight = as_sample_weight(sample_weight, X.shape[0])
+        if state is None:
+            fitted = self.__dict__.get("mixture_")
+            if fitted is not None and fitted.n_features == X.shape[1]:
+                theta0 = fitted
+            else:
+                theta0 = self._initial_mixture(X, weight, check_random_state(self.random_state))
+            state = online.start_online(X, weight, theta0, reg_covar, self.step_averaging)
+        else:
+            state = online.online_step(state, X, weight, reg_covar, self.step_exponent,
+                                       self.step_offset, self.step_averaging)
+        self.online_state_ = state
+        result = EMResult(online.reported_mixture(state), list(state.log_likelihoods), False,
+                          state.n_steps, state.log_likelihoods[-1], None,
+                          lower_bounds=list(state.log_likelihoods))
+        self._set_fitted(result, X)
+        self.online_state_ = state
+        return self
+
+    def _fit_stream(self, batches, sample_weight):
+        """:meth:`fit` on an iterable of arrays: :meth:`partial_fit` on each, in order,
+        from a fresh start."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight cannot go with a stream of batches; call "
+                             "partial_fit(batch, sample_weight=w) for each batch instead.")
+        for name in ("online_state_", "mixture_"):
+            self.__dict__.pop(name, None)
+        for batch in batches:
+            self.partial_fit(batch)
+        if not hasattr(self, "online_state_"):
+            raise ValueError("The stream of batches was empty.")
+        return self
 
     def _check_warm_start(self, X):
         """A warm start continues the previous fit, so it must be a fit of the same model."""
@@ -490,27 +636,43 @@ class GaussianMixture:
 
     def _checked(self, X):
         theta = self._fitted_mixture()
+        if blocks.is_row_blocked(X):
+            if len(X.shape) != 2 or X.shape[1] != theta.n_features:
+                raise ValueError(
+                    f"X has shape {X.shape}, but {type(self).__name__} is expecting "
+                    f"{theta.n_features} features as input."
+                )
+            return theta, X
         return theta, as_data(X, n_features=theta.n_features, model=type(self).__name__)
 
     def score_samples(self, X):
         """``ln p(x_n)`` for every point, shape ``(N,)`` (memory ``O(N)`` beyond ``X``)."""
         theta, X = self._checked(X)
+        if blocks.is_row_blocked(X):
+            return blocks.passes_for(X).map_rows(blocks.block_log_marginal, theta)
         return e_step_chunked(X, theta, log_marginal=True)["log_marginal"]
 
     def score(self, X, y=None):
         """The mean of ``ln p(x_n)`` over the points (scikit-learn's meaning)."""
         theta, X = self._checked(X)
+        if blocks.is_row_blocked(X):
+            total = blocks.passes_for(X).map_reduce(blocks.block_em_statistics, theta, False)
+            return float(total[0] / X.shape[0])
         return float(e_step_chunked(X, theta)["log_likelihood"] / X.shape[0])
 
     def predict_proba(self, X):
         """The responsibilities ``gamma(z_nk)``, shape ``(N, K)``."""
         theta, X = self._checked(X)
+        if blocks.is_row_blocked(X):
+            return blocks.passes_for(X).map_rows(blocks.block_responsibilities, theta)
         return np.exp(e_step_chunked(X, theta, log_resp=True)["log_resp"])
 
     def predict(self, X):
         """The most responsible component of every point, shape ``(N,)`` (memory ``O(N)``
         beyond ``X``)."""
         theta, X = self._checked(X)
+        if blocks.is_row_blocked(X):
+            return blocks.passes_for(X).map_rows(blocks.block_labels, theta)
         return e_step_chunked(X, theta, labels=True)["labels"]
 
     def sample(self, n_samples=1):

@@ -63,7 +63,7 @@ def match_components(theta: Mixture, reference: Mixture) -> Mixture:
     ``theta``, minimising the sum of the squared Mahalanobis distances between matched means
     (measured with the reference component's covariance, so the units of the features do not
     matter). Matched components come first, in the reference's order; the others follow in
-    their own order. The mixture itself is unchanged (:meth:`Mixture.permuted`).
+    their own order. The mixture itself is unchanged (:meth:`gmm.Mixture.permuted`).
 
     Parameters
     ----------
@@ -356,14 +356,31 @@ def plot_graphical_model(ax=None, *, latent_observed=False):
     matplotlib Axes
     """
     import daft
+    from matplotlib import rcParams
 
+    scale = 1.0
+    if ax is not None:
+        # daft sizes nodes in centimetres and labels in points: scale the labels with
+        # the room the axes give the graph, so they fit their nodes at any size.
+        ax.set_axis_off()
+        engine = ax.figure.get_layout_engine()
+        if engine is not None:  # place the axes first, as they will be drawn
+            engine.execute(ax.figure)
+        width, height = ax.get_position().size * ax.figure.get_size_inches()
+        natural = np.array(_GRAPH_SHAPE) * 2.0 / 2.54  # daft's 2 cm grid, in inches
+        scale = max(min(width / natural[0], height / natural[1]), 0.5)
+    fontsize = rcParams["font.size"] * scale
     pgm = daft.PGM(shape=_GRAPH_SHAPE, origin=(0.0, 0.0))
     for name, (label, x, y, fixed) in _GRAPH_NODES.items():
         observed = name == "x" or (name == "z" and latent_observed)
-        pgm.add_node(name, label, x, y, fixed=fixed, observed=observed)
+        # daft lifts a fixed node's label 6 points above the dot: lift it further in scale
+        offset = (0.0, 6.0 * (scale - 1.0)) if fixed else (0.0, 0.0)
+        pgm.add_node(name, label, x, y, fixed=fixed, observed=observed, fontsize=fontsize,
+                     offset=offset)
     for parent, child in _GRAPH_EDGES:
         pgm.add_edge(parent, child)
-    pgm.add_plate(list(_GRAPH_PLATE), label=r"$n = 1, \ldots, N$", shift=0.0)
+    pgm.add_plate(list(_GRAPH_PLATE), label=r"$n = 1, \ldots, N$", shift=0.0,
+                  fontsize=fontsize)
     if ax is None:
         pgm.render()
         return pgm.ax

@@ -67,3 +67,75 @@ def test_mpmath_gaussian_density_against_closed_forms():
         mpmath_gaussian_density([0.0, 0.0], [0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match="shape"):
         mpmath_gaussian_density([0.0], [0.0, 0.0], [[1.0]])
+
+
+# --- oracles for chapters 4-6
+
+
+def test_scipy_log_weighted_densities_against_closed_forms():
+    from gmm import Mixture
+    from gmm.checks import scipy_log_weighted_densities
+
+    # 1-D: ln pi_k - ln(2 pi sigma_k^2) / 2 - (x - mu_k)^2 / (2 sigma_k^2), typed out
+    x = np.array([[0.0], [1.5], [-2.0]])
+    theta = Mixture(weights=[0.3, 0.7], means=[[0.0], [1.0]], covariances=[[[4.0]], [[0.25]]])
+    variances = np.array([4.0, 0.25])
+    expected = (np.log([0.3, 0.7]) - 0.5 * np.log(2 * np.pi * variances)
+                - (x - np.array([0.0, 1.0])) ** 2 / (2 * variances))
+    np.testing.assert_allclose(scipy_log_weighted_densities(x, theta), expected, rtol=1e-13)
+    # 2-D with a correlated covariance: the density written with det and inverse
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    theta2 = Mixture(weights=[1.0], means=[[1.0, -1.0]], covariances=[cov])
+    points = np.array([[0.0, 0.0], [1.0, -1.0], [3.0, 2.0]])
+    d = points - [1.0, -1.0]
+    quad = np.einsum("nd,de,ne->n", d, np.linalg.inv(cov), d)
+    expected2 = -np.log(2 * np.pi) - 0.5 * np.log(np.linalg.det(cov)) - 0.5 * quad
+    np.testing.assert_allclose(scipy_log_weighted_densities(points, theta2)[:, 0], expected2,
+                               rtol=1e-13)
+    # a diagonal-type mixture is expanded to its full matrices
+    theta3 = Mixture(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]],
+                     covariances=[[1.0, 4.0], [0.5, 0.5]], covariance_type="diag")
+    full = Mixture(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]],
+                   covariances=[np.diag([1.0, 4.0]), np.diag([0.5, 0.5])])
+    np.testing.assert_allclose(scipy_log_weighted_densities(points, theta3),
+                               scipy_log_weighted_densities(points, full), rtol=1e-14)
+
+
+def test_scipy_log_weighted_densities_bad_shape():
+    from gmm import Mixture
+    from gmm.checks import scipy_log_weighted_densities
+
+    theta = Mixture(weights=[1.0], means=[[0.0, 0.0]], covariances=[np.eye(2)])
+    with pytest.raises(ValueError, match="shape"):
+        scipy_log_weighted_densities(np.zeros((3, 3)), theta)
+
+
+def test_hessian_error_estimate_brackets_the_true_error():
+    from gmm.checks import numerical_hessian_with_error
+
+    # f = exp(a x) exp(b y) + x^2 y^2: fourth derivatives non-zero, Hessian known
+    a, b = 1.3, -0.7
+    x = np.array([0.4, 0.9])
+
+    def f(p):
+        return np.exp(a * p[0] + b * p[1]) + p[0] ** 2 * p[1] ** 2
+
+    e = np.exp(a * x[0] + b * x[1])
+    exact = np.array([[a * a * e + 2 * x[1] ** 2, a * b * e + 4 * x[0] * x[1]],
+                      [a * b * e + 4 * x[0] * x[1], b * b * e + 2 * x[0] ** 2]])
+    for step in (1e-2, 3e-3, 1e-3):
+        hessian, error = numerical_hessian_with_error(f, x, step)
+        actual = np.abs(hessian - exact)
+        assert np.all(actual <= 1.5 * error)  # the estimate covers the error
+        assert np.max(error) < 10 * np.max(actual) + 1e-9  # and is not vacuous
+
+
+def test_hessian_error_estimate_includes_rounding():
+    from gmm.checks import numerical_hessian_with_error
+
+    # a quadratic has no truncation error: what remains is rounding, eps |f| / h^2
+    def f(p):
+        return 1e6 + p[0] ** 2
+
+    _, error = numerical_hessian_with_error(f, [0.5], step=1e-4)
+    assert error[0, 0] >= np.finfo(float).eps * 1e6 / 1e-8

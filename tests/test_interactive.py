@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("ipywidgets")
 
-from gmm.interactive import SliderDrawError, _slider, record_sliders, slider  # noqa: E402
-from gmm.interactive.frames import encode_png, png_size  # noqa: E402
+from gmm.interactive import SliderDrawError, _slider, record_sliders, slider
+from gmm.interactive.frames import encode_png, png_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"figsize": (2.0, 1.5), "dpi": 40}
@@ -455,19 +455,16 @@ def test_a_static_form_above_the_budget_is_refused(monkeypatch):
 # -- the static form in a real browser -------------------------------------------------------
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def browser_or_skip():
+    # Under CI=true a skip fails the run (tests/conftest.py), except in the workflow's job that
+    # tests the library alone (GMM_TESTS_LIBRARY_ONLY=1), which has no browser by design.
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        if IN_CI:
-            pytest.fail("playwright is not installed (CI=true)")
         pytest.skip("playwright is not installed")
     if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail(f"no chromium at {CHROMIUM} (CI=true)")
         pytest.skip(f"no chromium at {CHROMIUM}")
     return sync_playwright
 

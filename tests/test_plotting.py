@@ -6,14 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgb, to_rgba
+from matplotlib.patches import Ellipse
 
-import gmm  # noqa: E402
-from gmm import plotting  # noqa: E402
+import gmm
+from gmm import plotting
 
 
 @pytest.fixture
