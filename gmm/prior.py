@@ -206,7 +206,14 @@ class ConjugatePrior:
         return bool(self.shrinkage > 0 and scale_ok and dof_ok)
 
     def check_components(self, n_components: int) -> None:
-        """Raise ValueError unless the prior fits a mixture of ``n_components``."""
+        """Raise ValueError unless the prior fits a mixture of ``n_components``.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``: ``alpha`` must have one entry per component (or be a number), and for
+            ``tied`` the degrees of freedom must be at least ``-(D + 1 + K)``.
+        """
         self.alphas(n_components)
         least = -(self.n_features + 1.0 + n_components)
         if self.covariance_type == "tied" and self.dof < least:
@@ -216,7 +223,18 @@ class ConjugatePrior:
             )
 
     def alphas(self, n_components: int) -> np.ndarray:
-        """``alpha_k`` for every component, shape ``(K,)``."""
+        """``alpha_k`` for every component.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``.
+
+        Returns
+        -------
+        ndarray, shape (K,)
+            ``alpha`` broadcast to the components (a copy).
+        """
         if np.ndim(self.alpha) == 0:
             return np.full(n_components, float(self.alpha))
         if self.alpha.shape != (n_components,):
