@@ -8,9 +8,9 @@ How it finds the sliders: each notebook is executed top to bottom in a real Jupy
 (nbclient, cwd = the notebook's folder, as .ci/execute_notebooks.py does), with one cell added
 before the chapter's cells, which records every `gmm.interactive.Slider` created
 (`record_sliders`) and the chapter cell that created it, and one cell after them, which moves
-every recorded slider through all of its frames by setting its live ipywidgets controls, one
+every recorded slider through all of its frames by setting its live widget's position, one
 control step at a time, exactly as a reader's drag does. Each step is timed in the kernel, from
-setting the control to the Image widget holding the new frame (sent to the front end); the
+setting the position to the widget holding the new frame (sent to the front end); the
 step also checks that the live image equals the static frame for the same values. Every frame
 was drawn once when the slider was made, so a live step is a look-up; the cell then draws
 every frame afresh with `Slider.render` and times that too (what a slider costs its cell).
@@ -69,21 +69,18 @@ def _gmm_walk(shape):
         path.extend((i, j) for j in inner)
     return path
 def _gmm_time(slider, repeat):
-    controls, image = slider.controls, slider.image
-    for control, start in zip(controls, (0,) * len(controls)):
-        control.value = start  # from the first frame, whatever the reader was shown
+    live = slider.widget
+    live.index = [0] * len(slider.shape)  # from the first frame, whatever the reader was shown
     times, cpu_times, mismatches, path = [], [], 0, _gmm_walk(slider.shape)
     for _ in range(repeat):
         for step, index in enumerate(path):
-            current = tuple(c.value for c in controls)
-            if index == current:
+            if list(index) == live.index:
                 continue
-            (p,) = [p for p in range(len(index)) if index[p] != current[p]]
             start, start_cpu = _time.perf_counter(), _time.thread_time()
-            controls[p].value = index[p]
+            live.index = list(index)
             times.append(_time.perf_counter() - start)
             cpu_times.append(_time.thread_time() - start_cpu)
-            if bytes(image.value) != slider.frames[slider.frame_index(index)]:
+            if bytes(live.frame) != slider.frames[slider.frame_index(index)]:
                 mismatches += 1
         path = path[::-1]  # walk back, so that every pass changes every frame
     draw_times = []  # drawing every frame afresh: what the slider costs its cell

@@ -9,9 +9,10 @@ The functional core (pure functions on arrays, each implementing one labelled eq
 - complete data (:mod:`gmm.complete_data`): :func:`complete_data_log_likelihood`,
   :func:`q_function`, :func:`responsibility_entropy`;
 - the M-step (:mod:`gmm.mstep`): :func:`sufficient_statistics`, :func:`m_step`;
-- :func:`sample`, :func:`em`, initialisation (:func:`kmeans`, :func:`kmeans_plusplus`,
-  :func:`initial_responsibilities`), model selection (:func:`n_parameters`, :func:`bic`,
-  :func:`aic`, :func:`is_degenerate`, :func:`select_model`);
+- :func:`sample`, :func:`em` (:mod:`gmm.algorithm`), initialisation (:func:`kmeans`,
+  :func:`kmeans_plusplus`, :func:`initial_responsibilities`), criteria (:mod:`gmm.criteria`:
+  :func:`n_parameters`, :func:`bic`, :func:`aic`, :func:`is_degenerate`), model selection
+  (:func:`select_model`);
 - the estimator :class:`GaussianMixture` (scikit-learn conventions).
 
 Plotting (:mod:`gmm.plotting`, needs matplotlib) and sliders (:mod:`gmm.interactive`, needs
@@ -19,10 +20,12 @@ ipywidgets) are imported on their own; ``import gmm`` needs numpy only.
 """
 
 from . import datasets
+from .algorithm import EMResult, e_step, em
 from .complete_data import complete_data_log_likelihood, q_function, responsibility_entropy
 from .covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
-from .em import EMResult, e_step, em
-from .estimator import ConvergenceWarning, GaussianMixture, NotFittedError
+from .criteria import aic, bic, is_degenerate, n_parameters
+from .estimator import GaussianMixture
+from .exceptions import ComponentCollapseError, ConvergenceWarning, NotFittedError
 from .initialization import initial_responsibilities, kmeans, kmeans_plusplus
 from .likelihood import (
     log_gaussian_density,
@@ -34,7 +37,7 @@ from .likelihood import (
     responsibilities,
 )
 from .mixture import Mixture
-from .model_selection import ModelSelection, aic, bic, is_degenerate, n_parameters, select_model
+from .model_selection import ModelSelection, select_model
 from .mstep import SufficientStatistics, m_step, sufficient_statistics
 from .sampling import sample
 
@@ -42,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "ComponentCollapseError",
     "ConvergenceWarning",
     "CovarianceType",
     "EMResult",

@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "numerical_hessian", "numerical_jacobian"]
+__all__ = [
+    "mpmath_gaussian_density",
+    "numerical_gradient",
+    "numerical_hessian",
+    "numerical_jacobian",
+]
 
 
 def _point(x) -> np.ndarray:
@@ -105,3 +110,45 @@ def numerical_hessian(f: Callable, x, step: float = 1e-4) -> np.ndarray:
                 value += sign * float(f(moved))
             hessian[i, j] = hessian[j, i] = value / (4 * step * step)
     return hessian
+
+
+# --- oracles for chapters 0-3
+
+
+def mpmath_gaussian_density(x, mean, covariance, digits: int = 50):
+    """The Gaussian density, eq. :eq:`gaussian-density` of chapter 1, typed out literally
+    (determinant and inverse) in ``digits``-digit arithmetic: an oracle that shares no code
+    with :func:`gmm.log_gaussian_density` and cannot underflow.
+
+    Needs mpmath (not a dependency of ``import gmm``).
+
+    Parameters
+    ----------
+    x, mean : array_like, shape (D,)
+    covariance : array_like, shape (D, D)
+        Symmetric positive definite.
+    digits : int, default 50
+        Decimal digits of the working precision.
+
+    Returns
+    -------
+    mpmath.mpf
+        ``N(x | mean, covariance)``.
+    """
+    import mpmath
+
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+    covariance = np.asarray(covariance, dtype=np.float64)
+    if mean.shape != x.shape or covariance.shape != (x.size, x.size):
+        raise ValueError(f"x and mean must have shape (D,) and covariance (D, D); got "
+                         f"{x.shape}, {mean.shape} and {covariance.shape}.")
+    with mpmath.workdps(digits):
+        S = mpmath.matrix(covariance.tolist())
+        d = mpmath.matrix((x - mean).tolist())
+        determinant = mpmath.det(S)
+        if determinant <= 0:
+            raise ValueError("covariance must be positive definite (its determinant is not "
+                             "positive).")
+        normaliser = (2 * mpmath.pi) ** (-mpmath.mpf(x.size) / 2) / mpmath.sqrt(determinant)
+        return +(normaliser * mpmath.exp(-(d.T * S**-1 * d)[0] / 2))

@@ -53,6 +53,53 @@ def _full_precision_cholesky(covariances: np.ndarray, labels) -> np.ndarray:
     return factors
 
 
+#: Directions in which the data's spread is below this fraction of the reference (the spread
+#: plus the floor) are left out of :meth:`CovarianceType.relative_variances`: there the data
+#: are as good as constant, and no component can collapse relative to them.
+_NEGLIGIBLE_SPREAD = 1e-3
+
+
+def _no_spread(n_components, floor):
+    # The data are one repeated point. With the floor taken off, every component has no
+    # variance at all (0 / 0, taken as 0: degenerate); with it, a positive variance against
+    # none (infinite: nothing left to collapse).
+    return np.full(n_components, 0.0 if floor > 0 else np.inf)
+
+
+def _relative_variances_full(covariances, spread, floor):
+    """``min_v v^T (Sigma_m - floor I) v / v^T S v`` for ``(M, D, D)`` covariances, over the
+    directions in which ``S`` is not negligible, shape ``(M,)``.
+
+    Both matrices are whitened by ``R = S + floor I`` (plus a jitter of ``1e-10`` of each
+    feature's own spread, so that ``R`` is positive definite): then the data's spread has
+    eigenvalues in ``[0, 1)`` and the generalised eigenproblem is well scaled whatever the
+    units of the features."""
+    D = spread.shape[0]
+    diagonal = np.diag(spread).copy()
+    jitter = np.where(diagonal > 0, 1e-10 * diagonal, 1.0 if floor == 0 else 0.0)
+    reference = spread + np.diag(floor + jitter)
+    lower = np.linalg.cholesky(reference)
+    whiten = np.linalg.solve(lower, np.eye(D))  # L^{-1}
+    data = whiten @ spread @ whiten.T
+    eigenvalues, vectors = np.linalg.eigh(0.5 * (data + data.T))
+    kept = eigenvalues > _NEGLIGIBLE_SPREAD
+    if not np.any(kept):
+        return _no_spread(covariances.shape[0], floor)
+    basis = whiten.T @ (vectors[:, kept] / np.sqrt(eigenvalues[kept]))
+    own = covariances - floor * np.eye(D)
+    projected = basis.T @ own @ basis
+    return np.linalg.eigvalsh(0.5 * (projected + projected.transpose(0, 2, 1)))[:, 0]
+
+
+def _relative_variances_diagonal(variances, spread, floor):
+    """``min_d (sigma_md^2 - floor) / S_d`` for ``(M, D)`` variances, over the features in
+    which the data spread, shape ``(M,)``."""
+    kept = (spread > _NEGLIGIBLE_SPREAD * (spread + floor)) & (spread > 0)
+    if not np.any(kept):
+        return _no_spread(variances.shape[0], floor)
+    return np.min((variances[:, kept] - floor) / spread[kept], axis=1)
+
+
 class CovarianceType:
     """Interface of a covariance type. Subclasses implement every method."""
 
@@ -106,6 +153,24 @@ class CovarianceType:
 
     def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
         """Invert user-given precisions (used for ``precisions_init``)."""
+        raise NotImplementedError
+
+    def spread_layout(self, matrix: np.ndarray) -> np.ndarray:
+        """A ``(D, D)`` covariance of the data in the layout this type compares its
+        components with (:meth:`relative_variances`): the matrix, or its diagonal."""
+        return np.array(matrix)
+
+    def pooled_second_moments(self, second_moments: np.ndarray) -> np.ndarray:
+        """The second moments of this type's statistics summed over components, in the
+        layout of :meth:`spread_layout` (responsibilities sum to one over the components,
+        so this is the data's own scatter)."""
+        return second_moments.sum(axis=0)
+
+    def relative_variances(self, covariances: np.ndarray, spread: np.ndarray,
+                           floor: float) -> np.ndarray:
+        """Each component's smallest variance less ``floor``, relative to the data's
+        ``spread`` in the same direction, shape ``(K,)`` (see
+        :func:`gmm.criteria.relative_variances`)."""
         raise NotImplementedError
 
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):
@@ -203,6 +268,9 @@ class FullCovariance(CovarianceType):
     def covariances_from_precisions(self, precisions):
         return np.linalg.inv(precisions)
 
+    def relative_variances(self, covariances, spread, floor):
+        return _relative_variances_full(covariances, spread, floor)
+
     def check_layout(self, covariances, n_components, n_features, name):
         super().check_layout(covariances, n_components, n_features, name)
         # Positive definiteness is checked by the Cholesky factorisation that follows.
@@ -268,6 +336,12 @@ class TiedCovariance(CovarianceType):
     def covariances_from_precisions(self, precisions):
         return np.linalg.inv(precisions)
 
+    def pooled_second_moments(self, second_moments):
+        return np.array(second_moments)  # already summed over components
+
+    def relative_variances(self, covariances, spread, floor):
+        return _relative_variances_full(covariances[None], spread, floor)
+
     def check_layout(self, covariances, n_components, n_features, name):
         super().check_layout(covariances, n_components, n_features, name)
         if not np.allclose(covariances, covariances.T, rtol=1e-10, atol=1e-12):
@@ -324,6 +398,12 @@ class DiagCovariance(CovarianceType):
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions
 
+    def spread_layout(self, matrix):
+        return np.diagonal(matrix).copy()
+
+    def relative_variances(self, covariances, spread, floor):
+        return _relative_variances_diagonal(covariances, spread, floor)
+
     _not_positive_definite = "must be positive (they are variances)"
 
 
@@ -368,6 +448,15 @@ class SphericalCovariance(CovarianceType):
 
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions
+
+    def spread_layout(self, matrix):
+        return np.diagonal(matrix).copy()
+
+    def relative_variances(self, covariances, spread, floor):
+        # v^T S v is at most the largest eigenvalue of S; its largest diagonal entry stands
+        # for it (statistics of this type keep only the diagonal).
+        largest = np.max(spread, keepdims=True)
+        return _relative_variances_diagonal(covariances[:, None], largest, floor)
 
     _not_positive_definite = "must be positive (they are variances)"
 

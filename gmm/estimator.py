@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
-import sys
 import warnings
 
 import numpy as np
@@ -16,38 +14,17 @@ from ._validation import (
     check_positive_int,
     check_random_state,
 )
+from .algorithm import e_step, em
 from .covariance import get_covariance_type
-from .em import e_step, em
+from .criteria import aic, bic, n_parameters
+from .exceptions import ConvergenceWarning, NotFittedError, not_fitted_error_class
 from .initialization import INIT_METHODS, initial_responsibilities
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
-from .model_selection import aic, bic, n_parameters
 from .mstep import _sufficient_statistics, means, mixing_weights
 from .sampling import sample
 
 __all__ = ["GaussianMixture", "ConvergenceWarning", "NotFittedError"]
-
-
-class ConvergenceWarning(UserWarning):
-    """EM stopped at ``max_iter`` before the log-likelihood settled to within ``tol``."""
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before ``fit``."""
-
-
-@functools.cache
-def _sklearn_not_fitted_error(sklearn_class):
-    return type("NotFittedError", (NotFittedError, sklearn_class), {"__module__": __name__})
-
-
-def _not_fitted_error_class():
-    """:class:`NotFittedError`, which is also scikit-learn's ``NotFittedError`` when
-    scikit-learn has been imported (so its tools recognise it); gmm never imports it."""
-    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
-    if sklearn_exceptions is None:
-        return NotFittedError
-    return _sklearn_not_fitted_error(sklearn_exceptions.NotFittedError)
 
 
 class GaussianMixture:
@@ -342,7 +319,7 @@ class GaussianMixture:
 
     def _fitted_mixture(self):
         if not hasattr(self, "mixture_"):
-            raise _not_fitted_error_class()(
+            raise not_fitted_error_class()(
                 "This GaussianMixture instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )

@@ -1,91 +1,20 @@
-"""How many components, which covariance type: free parameters, BIC, AIC, degenerate fits
-(chapter 7)."""
+"""How many components, which covariance type: fit every candidate and keep the best by a
+criterion of :mod:`gmm.criteria` among the fits that are not degenerate (chapter 7)."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 
 import numpy as np
 
 from ._validation import as_data, check_positive_int
 from .covariance import get_covariance_type
-from .mixture import Mixture
+from .criteria import aic, bic, is_degenerate, n_parameters
+from .estimator import GaussianMixture
+from .exceptions import ConvergenceWarning
 
-__all__ = ["n_parameters", "bic", "aic", "is_degenerate", "select_model", "ModelSelection"]
-
-#: A covariance whose smallest eigenvalue is below this fraction of its largest is taken as
-#: collapsed (its condition number has vanished, in mclust's words).
-DEGENERATE_RCOND = 1e-8
-
-
-def n_parameters(n_components: int, n_features: int, covariance_type: str = "full") -> int:
-    """The number of free parameters of a mixture, eq. :eq:`n-parameters`:
-    ``K - 1`` weights, ``K D`` means, and the covariances' own count (full ``K D (D + 1) / 2``,
-    tied ``D (D + 1) / 2``, diag ``K D``, spherical ``K``).
-
-    Parameters
-    ----------
-    n_components : int
-    n_features : int
-    covariance_type : {"full", "tied", "diag", "spherical"}
-
-    Returns
-    -------
-    int
-    """
-    n_components = check_positive_int(n_components, "n_components")
-    n_features = check_positive_int(n_features, "n_features")
-    kind = get_covariance_type(covariance_type)
-    return (n_components - 1) + n_components * n_features + kind.n_parameters(
-        n_components, n_features
-    )
-
-
-def bic(log_likelihood: float, n_parameters: int, n_samples: int) -> float:
-    """Bayesian information criterion ``-2 ln p(X | theta) + p ln N``, eq. :eq:`bic`
-    (Schwarz, 1978). Lower is better."""
-    return -2.0 * float(log_likelihood) + n_parameters * math.log(n_samples)
-
-
-def aic(log_likelihood: float, n_parameters: int) -> float:
-    """Akaike information criterion ``-2 ln p(X | theta) + 2 p``, eq. :eq:`aic`
-    (Akaike, 1974). Lower is better."""
-    return -2.0 * float(log_likelihood) + 2.0 * n_parameters
-
-
-def is_degenerate(theta: Mixture, reg_covar: float = 1e-6) -> bool:
-    """Whether a component of ``theta`` has collapsed.
-
-    A fit is degenerate when some component's covariance has a variance at the ``reg_covar``
-    floor (within a factor of 10: the data gave it essentially no spread) or a variance so
-    small (below ``DEGENERATE_RCOND`` times the largest variance of any component) that the
-    component lies on a lower-dimensional set (such as points that share one value) or on a
-    single point. Its likelihood is then large for the wrong reason (the singularity of
-    chapter 3), so model selection must not pick it, as R's mclust does not.
-
-    Parameters
-    ----------
-    theta : Mixture
-    reg_covar : float, default 1e-6
-        The regularisation the fit used.
-
-    Returns
-    -------
-    bool
-    """
-    floor = 10.0 * reg_covar if reg_covar > 0 else 0.0
-    spectra = [np.linalg.eigvalsh(covariance) for covariance in theta.covariances_full]
-    # Against the largest variance of the whole mixture, not of the component alone: a
-    # component collapsed onto one point (reg_covar = 0) has all its variances near zero,
-    # and so a harmless condition number of its own.
-    largest = max(eigenvalues[-1] for eigenvalues in spectra)
-    return any(
-        eigenvalues[0] <= floor or eigenvalues[0] <= DEGENERATE_RCOND * largest
-        for eigenvalues in spectra
-    )
-
+__all__ = ["select_model", "ModelSelection"]
 
 @dataclasses.dataclass
 class ModelSelection:
@@ -182,8 +111,6 @@ def select_model(
     ModelSelection
         ``.table``, ``.best_`` and ``.models``; raises ValueError if every fit is degenerate.
     """
-    from .estimator import ConvergenceWarning, GaussianMixture
-
     X = as_data(X)
     if criterion not in ("bic", "aic"):
         raise ValueError(f"criterion must be 'bic' or 'aic'; got {criterion!r}.")

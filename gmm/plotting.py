@@ -4,7 +4,8 @@ Component ``k`` has the colour ``COMPONENT_COLORS[k]`` on every page (the Okabe-
 palette, readable with every common colour-vision deficiency). Covariance types and
 initialisation methods are not components: they have their own colours and markers
 (:func:`category_style`, from Paul Tol's "muted" palette), so that a curve for "full" is
-never mistaken for component 1. Needs matplotlib, which ``import gmm`` does not.
+never mistaken for component 1. Needs matplotlib (and daft-pgm for the graphical model),
+which ``import gmm`` does not.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = [
     "simplex_to_cartesian",
     "plot_simplex",
     "label_old_faithful",
+    "plot_graphical_model",
+    "match_components",
 ]
 
 #: Component k is drawn in COMPONENT_COLORS[k % 8] everywhere in the book.
@@ -81,6 +84,52 @@ def category_style(name: str) -> dict:
             f"No style for {name!r}: category_style knows the covariance types and the "
             f"initialisation methods {sorted(CATEGORY_STYLES)}."
         ) from None
+
+
+def match_components(theta: Mixture, reference: Mixture) -> Mixture:
+    """``theta`` relabelled so that its components get the colours of the ``reference``
+    components they resemble: for figures of several fits (say ``K = 2, 3, 4``) in which the
+    same group of points should keep its colour.
+
+    Each of the ``K_ref`` reference components is matched to a different component of
+    ``theta``, minimising the sum of the squared Mahalanobis distances between matched means
+    (measured with the reference component's covariance, so the units of the features do not
+    matter). Matched components come first, in the reference's order; the others follow in
+    their own order. The mixture itself is unchanged (:meth:`Mixture.permuted`).
+
+    Parameters
+    ----------
+    theta : Mixture
+        ``K`` components, ``K >= K_ref``.
+    reference : Mixture
+        ``K_ref`` components, the same number of features.
+
+    Returns
+    -------
+    Mixture
+    """
+    from itertools import permutations
+    from math import perm
+
+    n_theta, n_reference = theta.n_components, reference.n_components
+    if theta.n_features != reference.n_features:
+        raise ValueError(f"theta has {theta.n_features} features and reference "
+                         f"{reference.n_features}; they must be the same.")
+    if n_theta < n_reference:
+        raise ValueError(f"theta has fewer components ({n_theta}) than reference "
+                         f"({n_reference}): match the larger mixture to the smaller one.")
+    if perm(n_theta, n_reference) > 100_000:
+        raise ValueError("too many components to try every matching (at most about 8).")
+    cost = np.empty((n_reference, n_theta))
+    for j, (mean, covariance) in enumerate(zip(reference.means, reference.covariances_full,
+                                               strict=True)):
+        difference = theta.means - mean
+        cost[j] = np.einsum("kd,kd->k", difference, np.linalg.solve(covariance, difference.T).T)
+    rows = np.arange(n_reference)
+    best = min(permutations(range(n_theta), n_reference),
+               key=lambda chosen: cost[rows, list(chosen)].sum())
+    rest = [k for k in range(n_theta) if k not in best]
+    return theta.permuted(list(best) + rest)
 
 
 def responsibility_colors(resp) -> np.ndarray:
@@ -300,4 +349,71 @@ def label_old_faithful(ax, standardized: bool = False):
     else:
         ax.set_xlabel("eruption duration [min]")
         ax.set_ylabel("waiting time to next eruption [min]")
+    return ax
+
+
+# Grid coordinates (daft's units, 2 cm each) of Bishop's Figure 9.6: the parameters outside
+# the plate, z_n above x_n inside it.
+_GRAPH_SHAPE = (3.5, 2.6)
+_GRAPH_NODES = {
+    "pi": (r"$\boldsymbol{\pi}$", 0.45, 1.9, True),
+    "z": (r"$\mathbf{z}_n$", 1.6, 1.9, False),
+    "x": (r"$\mathbf{x}_n$", 1.6, 0.8, False),
+    "mu": (r"$\boldsymbol{\mu}$", 2.95, 1.3, True),
+    "Sigma": (r"$\boldsymbol{\Sigma}$", 2.95, 0.5, True),
+}
+_GRAPH_EDGES = (("pi", "z"), ("z", "x"), ("mu", "x"), ("Sigma", "x"))
+_GRAPH_PLATE = (1.05, 0.15, 1.15, 2.35)
+
+
+def plot_graphical_model(ax=None, *, latent_observed=False):
+    """The graphical model of a Gaussian mixture (Bishop's Figure 9.6), drawn with daft.
+
+    Each ``z_n`` points to its ``x_n`` inside a plate over ``n = 1, ..., N``; the
+    parameters ``pi``, ``mu`` and ``Sigma`` (small filled dots: fixed, not random) sit
+    outside it and point in. Observed variables are shaded: ``x_n`` always, ``z_n`` only
+    for the complete data (chapter 4).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        Draw into this axes (its limits and aspect are set; the graph is drawn at its
+        natural size of about 3.5 x 2.6 inches, so give it about that much room).
+        Default: a new figure of exactly that size.
+    latent_observed : bool, default False
+        Shade ``z_n`` too: the graph of the complete data ``{X, Z}``.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import daft
+
+    pgm = daft.PGM(shape=_GRAPH_SHAPE, origin=(0.0, 0.0))
+    for name, (label, x, y, fixed) in _GRAPH_NODES.items():
+        observed = name == "x" or (name == "z" and latent_observed)
+        pgm.add_node(name, label, x, y, fixed=fixed, observed=observed)
+    for parent, child in _GRAPH_EDGES:
+        pgm.add_edge(parent, child)
+    pgm.add_plate(list(_GRAPH_PLATE), label=r"$n = 1, \ldots, N$", shift=0.0)
+    if ax is None:
+        pgm.render()
+        return pgm.ax
+    # daft draws only into a figure it makes itself; to draw into the caller's axes we
+    # give its rendering context that axes and render the pieces (pinned daft-pgm 0.1.4;
+    # tests/test_plotting.py checks every piece is drawn).
+    context = pgm._ctx
+    context._figure, context._ax = ax.figure, ax
+    lower = context.convert(*context.origin)
+    upper = context.convert(*(context.origin + context.shape))
+    ax.set_xlim(lower[0], upper[0])
+    ax.set_ylim(lower[1], upper[1])
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for plate in pgm._plates:
+        plate.render(context)
+    for edge in pgm._edges:
+        edge.render(context)
+    for node in pgm._nodes.values():
+        node.render(context)
     return ax

@@ -39,3 +39,31 @@ def test_bad_points(x):
 def test_bad_step():
     with pytest.raises(ValueError, match="step"):
         numerical_jacobian(lambda p: p, [1.0], step=0.0)
+
+
+def test_mpmath_gaussian_density_against_closed_forms():
+    import math
+
+    import mpmath
+
+    from gmm.checks import mpmath_gaussian_density
+
+    # One dimension: exp(-(x - m)^2 / (2 v)) / sqrt(2 pi v), with the math module.
+    value = mpmath_gaussian_density([1.5], [0.5], [[4.0]])
+    expected = math.exp(-(1.0**2) / 8.0) / math.sqrt(2 * math.pi * 4.0)
+    assert abs(float(value) - expected) < 1e-15 * expected
+    # Two dimensions, correlated: the 2 x 2 inverse and determinant written out by hand.
+    a, b, c = 2.0, 0.6, 1.0  # covariance [[a, b], [b, c]]
+    dx, dy = 0.7, -1.1
+    det = a * c - b * b
+    quadratic = (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det
+    expected = math.exp(-quadratic / 2) / (2 * math.pi * math.sqrt(det))
+    value = mpmath_gaussian_density([dx + 1.0, dy - 2.0], [1.0, -2.0], [[a, b], [b, c]])
+    assert abs(float(value) - expected) < 1e-14 * expected
+    # Far in the tail it does not underflow: ln N = -1/2 ln(2 pi) - 1/2 * 2000^2 exactly.
+    far = mpmath_gaussian_density([2000.0], [0.0], [[1.0]])
+    assert abs(float(mpmath.log(far)) - (-0.5 * math.log(2 * math.pi) - 2e6)) < 1e-9
+    with pytest.raises(ValueError, match="positive definite"):
+        mpmath_gaussian_density([0.0, 0.0], [0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="shape"):
+        mpmath_gaussian_density([0.0], [0.0, 0.0], [[1.0]])

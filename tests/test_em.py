@@ -1,4 +1,4 @@
-"""The EM loop (gmm/em.py) against scikit-learn's GaussianMixture from identical initial
+"""The EM loop (gmm/algorithm.py) against scikit-learn's GaussianMixture from identical initial
 parameters, against the EM theorem (ln p(X) never decreases), against EM on repeated rows,
 and against the library's own log_likelihood on the parameter history."""
 

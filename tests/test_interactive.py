@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("ipywidgets")
 
-from gmm import interactive  # noqa: E402
-from gmm.interactive import SliderDrawError, record_sliders, slider  # noqa: E402
+from gmm.interactive import SliderDrawError, _slider, record_sliders, slider  # noqa: E402
+from gmm.interactive.frames import encode_png, png_size  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"figsize": (2.0, 1.5), "dpi": 40}
@@ -144,7 +144,7 @@ def test_one_parameter_frame_count_and_png_size():
     assert s.shape == (5,)
     assert len(s.frames) == 5
     assert all(f.startswith(b"\x89PNG\r\n\x1a\n") for f in s.frames)
-    assert interactive._png_size(s.frames[0]) == (150, 100)
+    assert png_size(s.frames[0]) == (150, 100)
     assert len(set(s.frames)) == 5
 
 
@@ -199,40 +199,107 @@ def test_mimebundle_offers_static_html_widget_view_and_short_plain_text():
     assert "application/vnd.jupyter.widget-view+json" not in only_html
 
 
+# -- alt texts -------------------------------------------------------------------------------
+
+
+def test_alt_format_string_names_readouts_and_formats_values():
+    s = slider(
+        draw_bump,
+        mean=[-1.0, 0.0, 1.0],
+        width=[0.5, 1.0],
+        format={"mean": "{:+.1f}"},
+        alt="Bump at mean {mean} (exactly {mean:.3f}), width {width}",
+        **SMALL,
+    )
+    assert len(s.alts) == 6
+    # Row-major, as the frames: mean is the slow axis.
+    assert s.alts[s.frame_index((0, 1))] == "Bump at mean -1.0 (exactly -1.000), width 1"
+    assert s.alts[s.frame_index((2, 0))] == "Bump at mean +1.0 (exactly 1.000), width 0.5"
+    assert static_data(s)["alts"] == s.alts
+    (image,) = parse(s.static_html).find("img", "gmm-slider-frame")
+    assert image[1]["alt"] == s.alts[0]
+
+
+def test_alt_callable_receives_the_values():
+    seen = []
+
+    def alt(slope):
+        seen.append(slope)
+        return f"A line rising by {slope * 100:.0f} percent"
+
+    s = slider(draw_line, slope=np.array([0.25, 0.5]), alt=alt, **SMALL)
+    assert s.alts == ["A line rising by 25 percent", "A line rising by 50 percent"]
+    assert seen == [0.25, 0.5] and all(type(v) is float for v in seen)
+
+
+def test_default_alt_is_the_description_and_the_values():
+    s = slider(draw_line, slope=[0.0, 1.0], description="A line", **SMALL)
+    assert s.alts == ["A line (slope = 0)", "A line (slope = 1)"]
+    s = slider(draw_line, slope=[0.0, 1.0], labels={"slope": "b"}, **SMALL)
+    assert s.alts == ["Figure drawn by draw_line (b = 0)", "Figure drawn by draw_line (b = 1)"]
+
+
+@pytest.mark.parametrize(
+    ("alt", "message"),
+    [
+        ("A line", "one text to frames of different values"),
+        ("A line of {slop}", r"fields must be the parameter names \['slope'\]"),
+        (lambda slope: "  ", "give a sentence"),
+        (lambda slope: None, "give a sentence"),
+        (42, "format string or a callable"),
+    ],
+)
+def test_bad_alt_texts_are_errors(alt, message):
+    with pytest.raises(ValueError, match=message):
+        slider(draw_line, slope=[0.0, 1.0], alt=alt, **SMALL)
+
+
+def test_alt_and_description_together_are_an_error():
+    with pytest.raises(ValueError, match="alt or description, not both"):
+        slider(draw_line, slope=[0.0, 1.0], alt="{slope}", description="A line", **SMALL)
+
+
 # -- the live form ---------------------------------------------------------------------------
 
 
 def test_live_redraw_changes_the_image_and_equals_the_static_frame():
     values = [-1.0, -0.5, 0.0, 0.5, 1.0]
-    s = slider(draw_line, slope=values, **SMALL)
-    (control,) = s.controls
-    assert bytes(s.image.value) == s.frames[0]
-    assert [label for label, _ in control.options] == ["-1", "-0.5", "0", "0.5", "1"]
+    s = slider(draw_line, slope=values, alt="A line of slope {slope}", **SMALL)
+    live = s.widget
+    assert live.frame == s.frames[0]
+    assert live.readouts == [["-1", "-0.5", "0", "0.5", "1"]]
+    assert live.labels == ["slope"]
     calls = []
     original = s.render
     s.render = lambda **v: calls.append(v) or original(**v)
     for index in [3, 1, 4, 0]:
-        before = bytes(s.image.value)
-        control.value = index
-        after = bytes(s.image.value)
-        assert after != before
-        assert after == s.frames[index]
+        before = live.frame
+        live.index = [index]
+        assert live.frame != before
+        assert live.frame == s.frames[index]
+        assert live.alt == f"A line of slope {s.readouts[0][index]}"
         # ... and the frame shown is what drawing that value afresh gives.
-        assert after == original(slope=values[index])
+        assert live.frame == original(slope=values[index])
     assert calls == []  # a live move shows the frame drawn when the slider was made
 
 
 def test_live_two_parameter_redraw_equals_the_static_frame():
     s = slider(draw_bump, mean=[-1.0, 0.0, 1.0], width=[0.5, 1.0, 2.0], **SMALL)
-    mean_control, width_control = s.controls
+    data = static_data(s)
     for i, j in [(2, 0), (2, 2), (0, 1)]:
-        mean_control.value = i
-        width_control.value = j
-        assert bytes(s.image.value) == s.frames[s.frame_index((i, j))]
-        static_png = base64.b64decode(
-            static_data(s)["frames"][static_data(s)["frame_of"][s.frame_index((i, j))]]
-        )
-        assert bytes(s.image.value) == static_png
+        s.widget.index = [i, j]
+        static_png = base64.b64decode(data["frames"][data["frame_of"][s.frame_index((i, j))]])
+        assert s.widget.frame == s.frames[s.frame_index((i, j))] == static_png
+        assert s.widget.alt == data["alts"][s.frame_index((i, j))]
+
+
+def test_live_positions_outside_the_grid_are_errors():
+    s = slider(draw_bump, mean=[-1.0, 0.0, 1.0], width=[0.5, 1.0], **SMALL)
+    with pytest.raises(ValueError, match="outside the grid"):
+        s.widget.index = [3, 0]
+    with pytest.raises(ValueError, match="give 2 positions"):
+        s.widget.index = [1]
+    assert s.widget.index == [0, 0]
 
 
 def test_frames_are_the_bytes_a_fresh_figure_and_canvas_give():
@@ -248,15 +315,15 @@ def test_frames_are_the_bytes_a_fresh_figure_and_canvas_give():
         canvas = FigureCanvasAgg(fig)
         draw_bump(fig, **s.values_at(index))
         canvas.draw()
-        fresh = interactive._encode_png(canvas, 256)
+        fresh = encode_png(canvas, 256)
         assert s.render(**s.values_at(index)) == fresh == s.frames[s.frame_index(index)]
 
 
 def test_initial_value_sets_both_forms():
     s = slider(draw_line, slope=np.linspace(0, 0.3, 4), initial={"slope": 0.1 * 2}, **SMALL)
     assert s.initial_index == (2,)
-    assert s.controls[0].value == 2
-    assert bytes(s.image.value) == s.frames[2]
+    assert s.widget.index == [2]
+    assert s.widget.frame == s.frames[2]
 
 
 def test_draw_receives_python_values_of_the_given_sequence():
@@ -376,22 +443,13 @@ def test_values_without_a_default_readout_need_a_format():
 
 
 def test_a_static_form_above_the_budget_is_refused(monkeypatch):
-    monkeypatch.setattr(interactive, "MAX_STATIC_BYTES", 20_000)
+    monkeypatch.setattr(_slider, "MAX_STATIC_BYTES", 20_000)
 
     def noise(fig, seed):
         fig.add_subplot().imshow(np.random.default_rng(seed).random((60, 60)))
 
     with pytest.raises(ValueError, match=r"MB, above the 0.0 MB budget .* use fewer values"):
         slider(noise, seed=range(10), **SMALL)
-
-
-def test_sliders_above_the_page_budget_warn(monkeypatch):
-    monkeypatch.setattr(interactive, "_static_sizes", {})
-    first = slider(draw_line, slope=[0.0, 1.0], **SMALL)
-    monkeypatch.setattr(interactive, "MAX_PAGE_BYTES", first.static_size + 10)
-    slider(draw_line, slope=[0.0, 1.0], **SMALL)  # the same slider again does not count twice
-    with pytest.warns(UserWarning, match="budget of a chapter page"):
-        slider(draw_line, slope=[1.0, 2.0], **SMALL)
 
 
 # -- the static form in a real browser -------------------------------------------------------

@@ -112,8 +112,32 @@ def test_select_model_every_fit_degenerate():
 def test_is_degenerate():
     healthy = gmm.Mixture([0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], [np.eye(2), np.eye(2)])
     assert not gmm.is_degenerate(healthy)
-    at_floor = healthy.replace(covariances=[np.eye(2), np.diag([1.0, 2e-6])])
+    # A variance at the reg_covar floor: the data gave that component no spread.
+    at_floor = healthy.replace(covariances=[np.eye(2), np.diag([1.0, 1e-6])])
     assert gmm.is_degenerate(at_floor, reg_covar=1e-6)
     assert not gmm.is_degenerate(at_floor, reg_covar=1e-8)
     flat = healthy.replace(covariances=[np.eye(2), [[1.0, 1.0 - 1e-10], [1.0 - 1e-10, 1.0]]])
-    assert gmm.is_degenerate(flat, reg_covar=0.0)  # condition number vanishes
+    assert gmm.is_degenerate(flat, reg_covar=0.0)  # a line: condition number vanishes
+
+
+def generalised_smallest_ratio(theta, reg_covar):
+    """Oracle: min over directions of v^T (Sigma_k - reg I) v / v^T S v, S the mixture's
+    covariance less reg I, by scipy's generalised symmetric eigensolver."""
+    import scipy.linalg
+
+    covariances = theta.covariances_full
+    offsets = theta.means - theta.weights @ theta.means
+    spread = sum(w * (c + np.outer(d, d)) for w, c, d in
+                 zip(theta.weights, covariances, offsets, strict=True))
+    spread = spread - reg_covar * np.eye(theta.n_features)
+    return min(scipy.linalg.eigh(c - reg_covar * np.eye(theta.n_features), spread,
+                                 eigvals_only=True)[0] for c in covariances)
+
+
+def test_is_degenerate_ignores_a_constant_feature():
+    # A constant feature: every component sits at the floor there, but so do the data;
+    # nothing collapsed relative to them.
+    rng = np.random.default_rng(6)
+    X = np.c_[rng.normal(0, 2000, 500), np.ones(500)]
+    model = gmm.GaussianMixture(1).fit(X)
+    assert not gmm.is_degenerate(model.mixture_, model.reg_covar)

@@ -177,3 +177,111 @@ def test_category_styles_are_apart_from_the_component_colours():
     assert plotting.CATEGORY_STYLES == before
     with pytest.raises(ValueError, match="covariance types"):
         plotting.category_style("ful")
+
+
+# The graph of Bishop's Figure 9.6, written down here independently of gmm/plotting.py:
+# label -> (random?, inside the plate?), and the directed edges parent -> child.
+GRAPH_NODES = {r"$\mathbf{z}_n$": (True, True), r"$\mathbf{x}_n$": (True, True),
+               r"$\boldsymbol{\pi}$": (False, False), r"$\boldsymbol{\mu}$": (False, False),
+               r"$\boldsymbol{\Sigma}$": (False, False)}
+GRAPH_EDGES = {(r"$\boldsymbol{\pi}$", r"$\mathbf{z}_n$"),
+               (r"$\mathbf{z}_n$", r"$\mathbf{x}_n$"),
+               (r"$\boldsymbol{\mu}$", r"$\mathbf{x}_n$"),
+               (r"$\boldsymbol{\Sigma}$", r"$\mathbf{x}_n$")}
+
+
+def _drawn_graph(ax):
+    """Read the graph back from the artists: node centres (from the labels), which nodes
+    are shaded or filled, the plate, and each arrow as (tail node, head node)."""
+    from matplotlib.patches import FancyArrow, Rectangle
+    from matplotlib.text import Annotation
+
+    children = ax.get_children()
+    centres = {a.get_text(): np.asarray(a.xy, dtype=float) for a in children
+               if isinstance(a, Annotation) and a.get_text() in GRAPH_NODES}
+    assert set(centres) == set(GRAPH_NODES)
+    ellipses = [a for a in children if isinstance(a, Ellipse)]
+    faces = {label: [to_rgb(e.get_facecolor()) for e in ellipses
+                     if np.allclose(e.center, centre) and e.get_facecolor()[3] > 0]
+             for label, centre in centres.items()}
+    plates = [a for a in children if isinstance(a, Rectangle) and a is not ax.patch]
+    arrows = []
+    for arrow in (a for a in children if isinstance(a, FancyArrow)):
+        xy = arrow.get_xy()
+        names = list(centres)
+        distance = np.array([[np.linalg.norm(p - centres[n]) for n in names] for p in xy])
+        nearest = [names[i] for i in distance.argmin(axis=1)]
+        # The head is the end with the widest spread of vertices (the arrowhead).
+        ends = {n: np.ptp(xy[[m == n for m in nearest]], axis=0).max() for n in set(nearest)}
+        assert len(ends) == 2
+        head = max(ends, key=ends.get)
+        arrows.append((min(ends, key=ends.get), head))
+    return centres, faces, plates, arrows
+
+
+@pytest.mark.parametrize("latent_observed", [False, True])
+@pytest.mark.parametrize("own_axes", [False, True])
+def test_graphical_model(latent_observed, own_axes):
+    if own_axes:
+        figure, ax = plt.subplots(figsize=(4, 3))
+        assert plotting.plot_graphical_model(ax, latent_observed=latent_observed) is ax
+    else:
+        ax = plotting.plot_graphical_model(latent_observed=latent_observed)
+        figure = ax.figure
+    centres, faces, plates, arrows = _drawn_graph(ax)
+    assert sorted(arrows) == sorted(GRAPH_EDGES)
+    (plate,) = plates
+    corner = np.asarray(plate.get_xy())
+    far = corner + [plate.get_width(), plate.get_height()]
+    grey, white, black = to_rgb("0.7"), to_rgb("w"), to_rgb("k")
+    for label, (random, inside) in GRAPH_NODES.items():
+        assert bool(np.all((corner < centres[label]) & (centres[label] < far))) == inside
+        observed = label == r"$\mathbf{x}_n$" or (label == r"$\mathbf{z}_n$"
+                                                  and latent_observed)
+        expected = grey if observed else (white if random else black)
+        assert faces[label] == [expected], label
+    figure.canvas.draw()
+    plt.close(figure)
+
+
+def test_graphical_model_renders_the_same_every_time():
+    import io
+
+    images = []
+    for _ in range(2):
+        ax = plotting.plot_graphical_model(latent_observed=True)
+        buffer = io.BytesIO()
+        ax.figure.savefig(buffer, format="png", metadata={"Software": None})
+        plt.close(ax.figure)
+        images.append(buffer.getvalue())
+    assert images[0] == images[1]
+
+
+def test_match_components_undoes_a_relabelling_and_keeps_the_mixture():
+    rng = np.random.default_rng(3)
+    means = rng.normal(scale=10.0, size=(4, 2))
+    theta = gmm.Mixture(np.full(4, 0.25), means, np.eye(2)[None].repeat(4, axis=0))
+    order = [2, 0, 3, 1]
+    shuffled = theta.permuted(order)
+    matched = plotting.match_components(shuffled, theta)
+    np.testing.assert_array_equal(matched.means, theta.means)
+    # A reference with fewer components: its two groups keep their colours, the rest follow.
+    reference = gmm.Mixture([0.5, 0.5], means[[3, 1]] + 0.1, np.eye(2)[None].repeat(2, axis=0))
+    matched = plotting.match_components(shuffled, reference)
+    np.testing.assert_array_equal(matched.means[:2], means[[3, 1]])
+    assert sorted(map(tuple, matched.means[2:])) == sorted(map(tuple, means[[0, 2]]))
+    X = rng.normal(size=(20, 2))
+    assert np.isclose(gmm.log_likelihood(X, matched), gmm.log_likelihood(X, theta))
+
+
+def test_match_components_uses_the_reference_covariance():
+    # In units where the second feature is 100 times larger, Euclidean distance would pair
+    # by the second coordinate; the Mahalanobis distance of the reference pairs correctly.
+    reference = gmm.Mixture([0.5, 0.5], [[0.0, 0.0], [1.0, 100.0]],
+                            [np.diag([0.01, 1e4])] * 2)
+    theta = gmm.Mixture([0.5, 0.5], [[1.0, 40.0], [0.0, 60.0]], [np.eye(2)] * 2)
+    matched = plotting.match_components(theta, reference)
+    np.testing.assert_array_equal(matched.means, [[0.0, 60.0], [1.0, 40.0]])
+    with pytest.raises(ValueError, match="fewer components"):
+        plotting.match_components(reference.permuted([0, 1]).replace(
+            weights=[1.0], means=[[0.0, 0.0]], covariances=[np.eye(2)]), theta)

@@ -14,29 +14,30 @@ from ._validation import (
     check_non_negative_real,
     check_positive_int,
 )
+from .criteria import COLLAPSE_RTOL, relative_variances
+from .exceptions import ComponentCollapseError
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
 
 __all__ = ["EMResult", "em", "e_step"]
 
-#: A component whose smallest variance (Cholesky pivot) falls below this fraction of the
-#: data's largest variance is numerically a point: its variance is rounding error (the
-#: statistics carry about 1e-16 relative error), so ln p(X) would be noise. EM stops there.
-COLLAPSE_RTOL = 1e-12
-
-
-def _check_not_collapsed(theta: Mixture, data_scale: float, iteration: int) -> None:
-    pivots = theta.kind.smallest_pivots(np.asarray(theta.precisions_cholesky), theta.n_components)
-    collapsed = np.flatnonzero(pivots <= COLLAPSE_RTOL * data_scale)
+def _check_not_collapsed(theta: Mixture, statistics, iteration: int) -> None:
+    """Raise :class:`ComponentCollapseError` if a component of ``theta`` has collapsed
+    relative to the data's spread (read off the statistics of the same iteration)."""
+    kind = theta.kind
+    spread = kind.pooled_second_moments(statistics.centred_second_moments) / statistics.n_samples
+    ratios = relative_variances(theta, spread)
+    collapsed = np.flatnonzero(ratios <= COLLAPSE_RTOL)
     if collapsed.size:
         k = int(collapsed[0])
-        raise ValueError(
-            f"Component {k} collapsed at EM iteration {iteration}: its smallest variance "
-            f"({pivots[k]:.3g}) is at the rounding level of the data's scale "
-            f"({data_scale:.3g}), so it sits on a single point or a lower-dimensional set "
-            "(the singularity of the log-likelihood, chapter 3). Increase reg_covar, use "
-            "fewer components, or scale the input data."
+        raise ComponentCollapseError(
+            f"Component {k + 1} collapsed at EM iteration {iteration}: in some direction "
+            f"its variance is {ratios[k]:.2g} times the data's variance in that direction, "
+            "at the rounding level of the statistics, so it sits on a single point or a "
+            "lower-dimensional set (the singularity of the log-likelihood, chapter 3). "
+            "Increase reg_covar or use fewer components.",
+            component=k, iteration=iteration,
         )
 
 
@@ -139,7 +140,6 @@ def em(
     tied_moments = None
     if theta0.covariance_type == "tied":
         tied_moments = centred_moments(X, shift, weight)
-    data_scale = float(np.max(centred_moments(X, shift, weight, full=False)) / total_weight)
 
     theta = theta0
     history = [theta] if keep_history else None
@@ -157,7 +157,7 @@ def em(
         )
         log_likelihoods.append(log_likelihood)
         theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
-        _check_not_collapsed(theta, data_scale, n_iter)
+        _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:
             history.append(theta)
         lower_bound = log_likelihood / total_weight
