@@ -19,6 +19,7 @@ from .exceptions import ComponentCollapseError
 from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
+from .stopping import STOPPING_RULES, is_converged
 
 __all__ = ["EMResult", "em", "e_step"]
 
@@ -90,6 +91,7 @@ def em(
     tol: float = 1e-3,
     max_iter: int = 100,
     reg_covar: float = 1e-6,
+    stopping: str = "change",
     sample_weight=None,
     fixed=(),
     keep_history: bool = False,
@@ -100,7 +102,9 @@ def em(
 
     Each iteration computes the responsibilities under the current ``theta`` (E-step) and
     the ``theta`` that maximises ``Q`` for them (M-step). It stops when the per-point
-    log-likelihood changes by less than ``tol`` (scikit-learn's rule) or after ``max_iter``
+    log-likelihood changes by less than ``tol`` (scikit-learn's rule, eq.
+    :eq:`ch7-stopping-rule`), or with ``stopping="aitken"`` when Aitken's estimate of the
+    rise still to come is below ``tol`` (eq. :eq:`ch7-aitken`), or after ``max_iter``
     iterations.
 
     Parameters
@@ -109,9 +113,14 @@ def em(
     theta0 : Mixture
         The starting point.
     tol : float, default 1e-3
+        In nats per point, for either rule.
     max_iter : int, default 100
         ``0`` evaluates ``theta0`` only.
     reg_covar : float, default 1e-6
+    stopping : {"change", "aitken"}, default "change"
+        The stopping rule (:func:`gmm.stopping.is_converged`). ``"aitken"`` does not stop
+        on a plateau, where the rises are small but not shrinking, and its ``tol`` bounds the
+        distance to the limit rather than the last step (chapter 7).
     sample_weight : array_like, shape (N,), optional
     fixed : iterable of {"weights", "means", "covariances"}
         Parameters held at their values in ``theta0``.
@@ -130,6 +139,8 @@ def em(
     tol = check_non_negative_real(tol, "tol")
     reg_covar = check_non_negative_real(reg_covar, "reg_covar")
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+    if stopping not in STOPPING_RULES:
+        raise ValueError(f"stopping must be one of {list(STOPPING_RULES)}; got {stopping!r}.")
     verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
     total_weight = X.shape[0] if weight is None else weight.sum()
@@ -168,7 +179,9 @@ def em(
                 f"ln p(X) per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
-        if abs(change) < tol:
+        # Per point, as the rules' tol; the first entry is theta0's.
+        if is_converged([value / total_weight for value in log_likelihoods[-3:]], tol,
+                        stopping):
             converged = True
             break
     else:

@@ -23,6 +23,7 @@ from .likelihood import _log_weighted_densities, logsumexp
 from .mixture import Mixture
 from .mstep import _sufficient_statistics, means, mixing_weights
 from .sampling import sample
+from .stopping import STOPPING_RULES
 
 __all__ = ["GaussianMixture", "ConvergenceWarning", "NotFittedError"]
 
@@ -61,6 +62,10 @@ class GaussianMixture:
     verbose_interval : int, default 10
     keep_history : bool, default False
         Keep the parameters of every EM iteration in ``history_``.
+    stopping : {"change", "aitken"}, default "change"
+        The stopping rule of :func:`gmm.em`: scikit-learn's change of the per-point
+        log-likelihood, or Aitken's estimate of the rise still to come (chapter 7); both
+        compare with ``tol``.
 
     Attributes
     ----------
@@ -104,6 +109,7 @@ class GaussianMixture:
         verbose=0,
         verbose_interval=10,
         keep_history=False,
+        stopping="change",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -120,6 +126,7 @@ class GaussianMixture:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.keep_history = keep_history
+        self.stopping = stopping
 
     # -- scikit-learn's estimator protocol -------------------------------------------------
 
@@ -183,6 +190,10 @@ class GaussianMixture:
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.verbose_interval, "verbose_interval")
+        if self.stopping not in STOPPING_RULES:
+            raise ValueError(
+                f"stopping must be one of {list(STOPPING_RULES)}; got {self.stopping!r}."
+            )
         if self.init_params not in INIT_METHODS:
             raise ValueError(
                 f"Unknown init_params {self.init_params!r}; choose one of {list(INIT_METHODS)}."
@@ -278,6 +289,7 @@ class GaussianMixture:
                 tol=self.tol,
                 max_iter=self.max_iter,
                 reg_covar=self.reg_covar,
+                stopping=self.stopping,
                 sample_weight=weight,
                 keep_history=self.keep_history,
                 verbose=self.verbose,
@@ -293,7 +305,8 @@ class GaussianMixture:
             warnings.warn(
                 "The best of the initialisations did not converge: EM stopped after "
                 f"max_iter={self.max_iter} iterations with the log-likelihood still changing "
-                f"by more than tol={self.tol}. Increase max_iter or tol, or check the data.",
+                f"by more than tol={self.tol} ({self.stopping!r} rule). Increase max_iter or "
+                "tol, or check the data.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
