@@ -5,7 +5,7 @@ of the E-step. EM is the fixed-point iteration ``theta^(t+1) = M(theta^(t))``; n
 maximum ``theta*`` its error is multiplied at every step by the Jacobian ``dM/dtheta`` at
 ``theta*``, whose largest eigenvalue is the rate of convergence, the largest fraction of
 missing information (eq. :eq:`ch7-rate`). To differentiate ``M`` numerically
-(:func:`gmm.checks.numerical_jacobian`), ``theta`` is written as a vector of its free
+(``gmm.checks.numerical_jacobian``), ``theta`` is written as a vector of its free
 parameters: :func:`free_parameters` and :func:`mixture_from_free_parameters`.
 """
 
