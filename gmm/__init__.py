@@ -13,8 +13,8 @@ The functional core (pure functions on arrays, each implementing one labelled eq
   ``ConjugatePrior.default``), :func:`log_prior`;
 - :func:`sample`, :func:`em` (:mod:`gmm.algorithm`), initialisation (:func:`kmeans`,
   :func:`kmeans_plusplus`, :func:`initial_responsibilities`), criteria (:mod:`gmm.criteria`:
-  :func:`n_parameters`, :func:`bic`, :func:`aic`, :func:`is_degenerate`), model selection
-  (:func:`select_model`);
+  :func:`n_parameters`, :func:`bic`, :func:`aic`, :func:`icl`, :func:`is_degenerate`), model
+  selection (:func:`select_model`, :func:`held_out_log_likelihood`);
 - the estimator :class:`GaussianMixture` (scikit-learn conventions).
 
 Plotting (:mod:`gmm.plotting`, needs matplotlib) and sliders (:mod:`gmm.interactive`, needs
@@ -25,7 +25,7 @@ from . import datasets
 from .algorithm import EMResult, e_step, em
 from .complete_data import complete_data_log_likelihood, q_function, responsibility_entropy
 from .covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
-from .criteria import aic, bic, is_degenerate, n_parameters
+from .criteria import aic, bic, icl, is_degenerate, n_parameters
 from .estimator import GaussianMixture
 from .exceptions import ComponentCollapseError, NotFittedError, convergence_warning_class
 from .initialization import initial_responsibilities, kmeans, kmeans_plusplus
@@ -39,7 +39,7 @@ from .likelihood import (
     responsibilities,
 )
 from .mixture import Mixture
-from .model_selection import ModelSelection, select_model
+from .model_selection import ModelSelection, held_out_log_likelihood, select_model
 from .mstep import SufficientStatistics, m_step, sufficient_statistics
 from .prior import ConjugatePrior, log_prior
 from .sampling import sample
@@ -73,6 +73,8 @@ __all__ = [
     "e_step",
     "em",
     "get_covariance_type",
+    "held_out_log_likelihood",
+    "icl",
     "initial_responsibilities",
     "is_degenerate",
     "kmeans",

@@ -19,6 +19,7 @@ from .exceptions import ComponentCollapseError
 from .mixture import Mixture
 from .mstep import _check_fixed, _parameters_from_statistics
 from .prior import default_reg_covar, log_prior, resolve_prior
+from .stopping import STOPPING_RULES, is_converged
 
 __all__ = ["EMResult", "em", "e_step"]
 
@@ -117,6 +118,7 @@ def em(
     tol: float = 1e-3,
     max_iter: int = 100,
     reg_covar: float | None = None,
+    stopping: str = "change",
     sample_weight=None,
     fixed=(),
     keep_history: bool = False,
@@ -130,7 +132,9 @@ def em(
 
     Each iteration computes the responsibilities under the current ``theta`` (E-step) and
     the ``theta`` that maximises ``Q`` for them (M-step). It stops when the per-point
-    log-likelihood changes by less than ``tol`` (scikit-learn's rule) or after ``max_iter``
+    log-likelihood changes by less than ``tol`` (scikit-learn's rule, eq.
+    :eq:`ch7-stopping-rule`), or with ``stopping="aitken"`` when Aitken's estimate of the
+    rise still to come is below ``tol`` (eq. :eq:`ch7-aitken`), or after ``max_iter``
     iterations.
 
     Parameters
@@ -139,11 +143,16 @@ def em(
     theta0 : Mixture
         The starting point.
     tol : float, default 1e-3
+        In nats per point, for either rule.
     max_iter : int, default 100
         ``0`` evaluates ``theta0`` only.
     reg_covar : float or None, default None
         Added to the diagonal of every covariance. ``None`` means 1e-6 without a prior and
         0 with one (the prior already bounds every covariance below, chapter 8).
+    stopping : {"change", "aitken"}, default "change"
+        The stopping rule (:func:`gmm.stopping.is_converged`). ``"aitken"`` does not stop
+        on a plateau, where the rises are small but not shrinking, and its ``tol`` bounds the
+        distance to the limit rather than the last step (chapter 7).
     sample_weight : array_like, shape (N,), optional
     fixed : iterable of {"weights", "means", "covariances"}
         Parameters held at their values in ``theta0``.
@@ -180,6 +189,8 @@ def em(
     prior = resolve_prior(prior, X, theta0.n_components, theta0.covariance_type, weight)
     reg_covar = check_non_negative_real(default_reg_covar(reg_covar, prior), "reg_covar")
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+    if stopping not in STOPPING_RULES:
+        raise ValueError(f"stopping must be one of {list(STOPPING_RULES)}; got {stopping!r}.")
     verbose_interval = check_positive_int(verbose_interval, "verbose_interval")
     verbose = check_positive_int(verbose, "verbose", minimum=0)
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
@@ -234,7 +245,9 @@ def em(
                 f"{objective_name} per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
-        if abs(change) < tol:
+        # Per point, as the rules' tol; the first entry is theta0's.
+        if is_converged([value / total_weight for value in log_likelihoods[-3:]], tol,
+                        stopping):
             converged = True
             break
     else:

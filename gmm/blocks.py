@@ -41,6 +41,7 @@ from .mstep import (
     means,
     mixing_weights,
 )
+from .stopping import is_converged
 
 __all__ = [
     "is_row_blocked",
@@ -352,7 +353,7 @@ def _moments_result(block, weight, start):
 
 
 def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6, fixed=(),
-              keep_history=False):
+              keep_history=False, stopping="change"):
     """EM from ``theta0`` with every E-step a pass over the blocks (the loop of
     :func:`gmm.em`, the statistics summed over blocks).
 
@@ -370,7 +371,6 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        previous = lower_bound
         log_likelihood, statistics = passes.map_reduce(block_em_statistics, theta)
         log_likelihoods.append(float(log_likelihood))
         theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
@@ -379,7 +379,7 @@ def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6
             history.append(theta)
         lower_bound = log_likelihood / statistics.n_samples
         lower_bounds.append(lower_bound)
-        if abs(lower_bound - previous) < tol:
+        if is_converged(lower_bounds[-3:], tol, stopping):
             converged = True
             break
     else:

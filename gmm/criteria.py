@@ -16,6 +16,7 @@ __all__ = [
     "n_parameters",
     "bic",
     "aic",
+    "icl",
     "is_degenerate",
     "relative_variances",
     "collapsed_components",
@@ -128,6 +129,42 @@ def aic(log_likelihood: float, n_parameters: int) -> float:
     """Akaike information criterion ``-2 ln p(X | theta) + 2 p``, eq. :eq:`aic`
     (Akaike, 1974). Lower is better."""
     return -2.0 * float(log_likelihood) + 2.0 * n_parameters
+
+
+def icl(log_likelihood: float, n_parameters: int, n_samples: int, resp) -> float:
+    """Integrated completed likelihood, eq. :eq:`icl` (Biernacki, Celeux and Govaert, 2000),
+    as R's mclust computes it, in the sign of :func:`bic` (lower is better):
+    ``BIC - 2 sum_n ln gamma(z_{n c_n})`` with ``c_n = argmax_k gamma(z_nk)``, the
+    component each point is assigned to.
+
+    mclust's ``icl`` is ``BIC_mclust + 2 sum_n ln gamma(z_{n c_n})`` with its
+    ``BIC_mclust = 2 ln p(X | theta) - p ln N`` (higher is better), so this is minus
+    mclust's value. The penalty ``-2 sum_n ln gamma(z_{n c_n}) >= 0`` grows with the overlap
+    of the components; with soft responsibilities in place of the assignment it becomes
+    ``2 H(gamma)``, twice the entropy of chapter 4, which is at least as large.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        ``ln p(X | theta)``, a sum over points.
+    n_parameters : int
+    n_samples : int
+    resp : array_like, shape (N, K)
+        The responsibilities under the fitted ``theta``.
+
+    Returns
+    -------
+    float
+    """
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != n_samples:
+        raise ValueError(
+            f"resp must have shape (n_samples, n_components) = ({n_samples}, K); got "
+            f"{resp.shape}."
+        )
+    # The largest responsibility of a point is at least 1/K: its logarithm is finite.
+    assigned = np.max(resp, axis=1)
+    return bic(log_likelihood, n_parameters, n_samples) - 2.0 * float(np.sum(np.log(assigned)))
 
 
 def is_degenerate(theta: Mixture, reg_covar: float | None = 1e-6) -> bool:

@@ -32,6 +32,7 @@ from .mixture import Mixture
 from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
 from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
+from .stopping import STOPPING_RULES
 
 __all__ = ["GaussianMixture"]
 
@@ -101,6 +102,10 @@ class GaussianMixture:
         slowly).
     step_averaging : bool, default False
         Report Polyak-Ruppert averaged parameters from :meth:`partial_fit`.
+    stopping : {"change", "aitken"}, default "change"
+        The stopping rule of :func:`gmm.em`: scikit-learn's change of the per-point
+        log-likelihood, or Aitken's estimate of the rise still to come (chapter 7); both
+        compare with ``tol``.
 
     Attributes
     ----------
@@ -169,6 +174,7 @@ class GaussianMixture:
         step_exponent=0.6,
         step_offset=2.0,
         step_averaging=False,
+        stopping="change",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -189,6 +195,7 @@ class GaussianMixture:
         self.step_exponent = step_exponent
         self.step_offset = step_offset
         self.step_averaging = step_averaging
+        self.stopping = stopping
 
     # -- scikit-learn's estimator protocol -------------------------------------------------
 
@@ -257,6 +264,10 @@ class GaussianMixture:
         check_bool(self.warm_start, "warm_start")
         check_bool(self.keep_history, "keep_history")
         check_random_state(self.random_state)
+        if self.stopping not in STOPPING_RULES:
+            raise ValueError(
+                f"stopping must be one of {list(STOPPING_RULES)}; got {self.stopping!r}."
+            )
         if self.init_params not in INIT_METHODS:
             raise ValueError(
                 f"Unknown init_params {self.init_params!r}; choose one of {list(INIT_METHODS)}."
@@ -384,6 +395,7 @@ class GaussianMixture:
                     tol=self.tol,
                     max_iter=self.max_iter,
                     reg_covar=self.reg_covar,
+                    stopping=self.stopping,
                     sample_weight=weight,
                     keep_history=self.keep_history,
                     verbose=self.verbose,
@@ -422,7 +434,8 @@ class GaussianMixture:
             warnings.warn(
                 "The best of the initialisations did not converge: EM stopped after "
                 f"max_iter={self.max_iter} iterations with the log-likelihood still changing "
-                f"by more than tol={self.tol}. Increase max_iter or tol, or check the data.",
+                f"by more than tol={self.tol} ({self.stopping!r} rule). Increase max_iter or "
+                "tol, or check the data.",
                 convergence_warning_class(),
                 stacklevel=2,
             )
@@ -453,7 +466,8 @@ class GaussianMixture:
                 reg_covar, self._given_initial_values(n_features))
             result = blocks.em_blocks(passes, theta0, tol=self.tol, max_iter=self.max_iter,
                                       reg_covar=reg_covar,
-                                      keep_history=self.keep_history)
+                                      keep_history=self.keep_history,
+                                      stopping=self.stopping)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if not best.converged and self.max_iter > 0:

@@ -1,9 +1,11 @@
 """Figures for the book, so that every chapter draws the same thing the same way.
 
 Component ``k`` has the colour ``COMPONENT_COLORS[k]`` on every page (the Okabe-Ito
-palette, readable with every common colour-vision deficiency). Needs matplotlib (and daft-pgm
-for the graphical model), which
-``import gmm`` does not.
+palette, readable with every common colour-vision deficiency). Covariance types and
+initialisation methods are not components: they have their own colours and markers
+(:func:`category_style`, from Paul Tol's "muted" palette), so that a curve for "full" is
+never mistaken for component 1. Needs matplotlib (and daft-pgm for the graphical model),
+which ``import gmm`` does not.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from .mixture import Mixture
 
 __all__ = [
     "COMPONENT_COLORS",
+    "CATEGORY_STYLES",
     "DATA_COLOR",
+    "category_style",
     "component_color",
     "responsibility_colors",
     "scatter",
@@ -52,6 +56,34 @@ DATA_COLOR = "#7f7f7f"
 def component_color(k: int) -> str:
     """The colour of component ``k``."""
     return COMPONENT_COLORS[k % len(COMPONENT_COLORS)]
+
+
+#: Line and marker styles of the covariance types and the initialisation methods (Paul
+#: Tol's "muted" colours, none of them a component colour, each with its own marker, so
+#: that the curves stay apart in grey print too).
+CATEGORY_STYLES = {
+    "full": {"color": "#332288", "marker": "o"},  # indigo
+    "tied": {"color": "#117733", "marker": "s"},  # green
+    "diag": {"color": "#882255", "marker": "D"},  # wine
+    "spherical": {"color": "#999933", "marker": "^"},  # olive
+    "kmeans": {"color": "#44AA99", "marker": "v"},  # teal
+    "k-means++": {"color": "#88CCEE", "marker": "P"},  # cyan
+    "random_from_data": {"color": "#CC6677", "marker": "X"},  # rose
+    "random": {"color": "#AA4499", "marker": "*"},  # purple
+}
+
+
+def category_style(name: str) -> dict:
+    """``color`` and ``marker`` (a fresh dict, for ``ax.plot(..., **style)``) of a covariance
+    type (``"full"``, ``"tied"``, ``"diag"``, ``"spherical"``) or an initialisation method
+    (``"kmeans"``, ``"k-means++"``, ``"random_from_data"``, ``"random"``)."""
+    try:
+        return dict(CATEGORY_STYLES[name])
+    except KeyError:
+        raise ValueError(
+            f"No style for {name!r}: category_style knows the covariance types and the "
+            f"initialisation methods {sorted(CATEGORY_STYLES)}."
+        ) from None
 
 
 def match_components(theta: Mixture, reference: Mixture) -> Mixture:

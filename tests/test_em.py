@@ -193,3 +193,34 @@ def test_e_step_matches_public_functions():
     log_marginal, log_resp = gmm.e_step(X, theta)
     np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-14)
     np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), rtol=1e-12)
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4, 1e-7])
+def test_aitken_stopping_stops_where_its_formula_first_holds(tol):
+    # The rule written out on the recorded sequence of a run that does not stop: at
+    # iteration t the E-step has l_0 .. l_{t-1} (per point); stop at the first t >= 3 with
+    # a = (l_{t-1} - l_{t-2}) / (l_{t-2} - l_{t-3}) in [0, 1) and
+    # (l_{t-1} - l_{t-2}) a / (1 - a) < tol.
+    X = synthetic_data()
+    start = theta0("full")
+    values = np.array(gmm.em(X, start, tol=0.0, max_iter=300).log_likelihoods) / len(X)
+    first = None
+    for t in range(3, len(values)):
+        rise, previous_rise = values[t - 1] - values[t - 2], values[t - 2] - values[t - 3]
+        rate = rise / previous_rise
+        if 0 <= rate < 1 and rise >= 0 and rise * rate / (1 - rate) < tol:
+            first = t
+            break
+    assert first is not None
+    fit = gmm.em(X, start, tol=tol, max_iter=300, stopping="aitken")
+    assert fit.converged and fit.n_iter == first
+    change = gmm.em(X, start, tol=tol, max_iter=300)  # the default rule is untouched
+    later = np.abs(np.diff(values)) < tol
+    assert change.n_iter == 1 + int(np.flatnonzero(later)[0]) + 1
+    model = gmm.GaussianMixture(3, tol=tol, stopping="aitken", max_iter=300,
+                                **initial_parameters("full")).fit(X)
+    assert model.n_iter_ == first
+    with pytest.raises(ValueError, match="stopping must be one of"):
+        gmm.em(X, start, stopping="relative")
+    with pytest.raises(ValueError, match="stopping must be one of"):
+        gmm.GaussianMixture(3, stopping="relative").fit(X)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.stats
 from oracles import TYPES
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -82,6 +83,7 @@ def test_select_model_table_and_degenerate_fits():
                                                 best["covariance_type"])]
     text = str(selection)
     assert "degenerate" in text and "best BIC" in text and len(text.splitlines()) == 7
+    assert "ICL" in text and "held-out" not in text
     assert selection._repr_html_().count("<tr") == 7
 
 
@@ -93,7 +95,7 @@ def test_select_model_aic_and_errors():
     assert selection.criterion == "aic"
     assert selection.best_row["aic"] == min(row["aic"] for row in selection.table)
     assert selection.best_.n_components == 2
-    with pytest.raises(ValueError, match="criterion must be 'bic' or 'aic'"):
+    with pytest.raises(ValueError, match="criterion must be one of"):
         gmm.select_model(X, criterion="likelihood")
     with pytest.raises(ValueError, match="Unknown covariance_type"):
         gmm.select_model(X, covariance_types=["round"])
@@ -141,3 +143,74 @@ def test_is_degenerate_ignores_a_constant_feature():
     X = np.c_[rng.normal(0, 2000, 500), np.ones(500)]
     model = gmm.GaussianMixture(1).fit(X)
     assert not gmm.is_degenerate(model.mixture_, model.reg_covar)
+
+
+def mclust_icl(log_likelihood, p, N, resp):
+    """R's mclust: icl = BIC + 2 * sum(C * log(z)), C the 0/1 matrix of the most probable
+    component of every point and BIC = 2 loglik - p log(N) (higher is better there)."""
+    C = np.zeros_like(resp)
+    for n in range(resp.shape[0]):
+        C[n, np.argmax(resp[n])] = 1.0
+    mclust_bic = 2 * log_likelihood - p * np.log(N)
+    return mclust_bic + 2 * np.sum(C * np.log(resp))
+
+
+def test_icl_is_minus_mclusts_icl():
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(40, 2)) + [2.0, 1.0]])
+    model = gmm.GaussianMixture(2, random_state=0, tol=1e-8, max_iter=500).fit(X)
+    resp = model.predict_proba(X)
+    ll = gmm.log_likelihood(X, model.mixture_)
+    p = gmm.n_parameters(2, 2, "full")
+    value = gmm.icl(ll, p, len(X), resp)
+    assert value == pytest.approx(-mclust_icl(ll, p, len(X), resp), rel=1e-12)
+    # Its penalty is between 0 (hard responsibilities) and 2 H(gamma) (the soft entropy).
+    penalty = value - gmm.bic(ll, p, len(X))
+    assert 0 < penalty <= 2 * gmm.responsibility_entropy(resp)
+    assert gmm.icl(ll, p, len(X), np.eye(2)[np.arange(len(X)) % 2]) == gmm.bic(ll, p, len(X))
+    with pytest.raises(ValueError, match="resp must have shape"):
+        gmm.icl(ll, p, len(X), resp[:-1])
+
+
+def test_held_out_log_likelihood_against_a_fold_loop():
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(size=(50, 2)), rng.normal(size=(40, 2)) + [4.0, 0.0]])
+    N, n_folds = len(X), 3
+    # The folds by their documented rule, and the loop written out.
+    folds = np.random.default_rng(7).permutation(N) % n_folds
+    expected = 0.0
+    for f in range(n_folds):
+        train, test = X[folds != f], X[folds == f]
+        model = gmm.GaussianMixture(2, covariance_type="diag", random_state=7).fit(train)
+        theta = model.mixture_
+        density = sum(w * scipy.stats.multivariate_normal(m, np.diag(v)).pdf(test)
+                      for w, m, v in zip(theta.weights, theta.means, theta.covariances,
+                                         strict=True))
+        expected += np.log(density).sum()
+    value = gmm.held_out_log_likelihood(X, 2, "diag", n_folds=n_folds, random_state=7)
+    assert value == pytest.approx(expected, rel=1e-10)
+    np.testing.assert_array_equal(gmm.model_selection.fold_labels(N, n_folds, 7), folds)
+    assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
+    with pytest.raises(ValueError, match="cannot exceed"):
+        gmm.model_selection.fold_labels(3, 4)
+
+
+def test_select_model_by_icl_and_held_out():
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + [5.0, 0.0]])
+    selection = gmm.select_model(X, n_components=[1, 2, 3], covariance_types=["full"],
+                                 criterion="held_out", n_folds=3, random_state=0)
+    for row in selection.table:
+        model = selection.models[(row["n_components"], "full")]
+        ll = gmm.log_likelihood(X, model.mixture_)
+        assert row["icl"] == pytest.approx(
+            -mclust_icl(ll, row["n_parameters"], len(X), model.predict_proba(X)), rel=1e-10)
+        assert row["held_out"] == pytest.approx(gmm.held_out_log_likelihood(
+            X, row["n_components"], "full", n_folds=3, random_state=0), rel=1e-12)
+    assert selection.best_row["held_out"] == max(row["held_out"] for row in selection.table)
+    assert "best HELD-OUT" in str(selection) and "held-out" in str(selection)
+    by_icl = gmm.select_model(X, n_components=[1, 2, 3], covariance_types=["full"],
+                              criterion="icl", random_state=0)
+    assert by_icl.best_row["icl"] == min(row["icl"] for row in by_icl.table)
+    with pytest.raises(ValueError, match="needs n_folds"):
+        gmm.select_model(X, criterion="held_out")

@@ -164,6 +164,21 @@ def test_figure_renders():
     plt.close(figure)
 
 
+def test_category_styles_are_apart_from_the_component_colours():
+    components = {to_rgb(c) for c in plotting.COMPONENT_COLORS}
+    names = (*gmm.COVARIANCE_TYPES, *gmm.initialization.INIT_METHODS)
+    styles = [plotting.category_style(name) for name in names]
+    colors = [to_rgb(style["color"]) for style in styles]
+    assert len(set(colors)) == len(names) and not components & set(colors)
+    assert len({style["marker"] for style in styles}) == len(names)
+    # A fresh dict: a caller's change does not leak into the next figure.
+    before = {name: dict(style) for name, style in plotting.CATEGORY_STYLES.items()}
+    plotting.category_style("full")["color"] = "red"
+    assert plotting.CATEGORY_STYLES == before
+    with pytest.raises(ValueError, match="covariance types"):
+        plotting.category_style("ful")
+
+
 # The graph of Bishop's Figure 9.6, written down here independently of gmm/plotting.py:
 # label -> (random?, inside the plate?), and the directed edges parent -> child.
 GRAPH_NODES = {r"$\mathbf{z}_n$": (True, True), r"$\mathbf{x}_n$": (True, True),
