@@ -5,9 +5,10 @@ widget (:mod:`.live`) both show the bytes :meth:`FrameRenderer.render` returns, 
 faces of a slider show the same PNG for the same values.
 
 Determinism: the PNG holds no timestamp or software tag, and the optional palette
-quantisation (fast octree, no dithering) is a deterministic function of the pixels. Agg draws
-without BLAS, so the pixels do not depend on the BLAS kernel or its thread count; only what
-``draw`` computes can (compute it to a precision far above rounding, or round it).
+quantisation (fast octree, no dithering) is a deterministic function of the pixels. Every
+frame of the book's sliders is byte-identical under OpenBLAS SkylakeX with 2 threads,
+Sandybridge with 1 and Haswell with 2 (numpy's AVX-512 paths off); what could differ is what
+``draw`` computes, so it should not draw quantities at rounding level.
 """
 
 from __future__ import annotations
