@@ -69,7 +69,7 @@ def slider(
     figsize: tuple[float, float] = (6, 4),
     dpi: float = 96,
     labels: Mapping[str, str] | None = None,
-    format: Mapping[str, str | Callable[[Any], str]] | None = None,  # noqa: A002
+    format: Mapping[str, str | Callable[[Any], str]] | None = None,
     initial: Mapping[str, Any] | None = None,
     description: str | None = None,
     layout: str | None = "constrained",
@@ -175,7 +175,7 @@ class Slider:
         figsize: tuple[float, float],
         dpi: float,
         labels: Mapping[str, str] | None,
-        format: Mapping[str, Any] | None,  # noqa: A002
+        format: Mapping[str, Any] | None,
         initial: Mapping[str, Any] | None,
         description: str | None,
         layout: str | None,
@@ -459,6 +459,6 @@ def _same(a: Any, b: Any) -> bool:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     try:
         return bool(np.all(a == b))
-    except Exception:  # noqa: BLE001 - values of any kind; unequal if not comparable
+    except Exception:  # values of any kind; unequal if not comparable
         return False
 
