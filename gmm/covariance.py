@@ -187,16 +187,58 @@ class CovarianceType:
     def relative_variances(self, covariances: np.ndarray, spread: np.ndarray,
                            floor: float) -> np.ndarray:
         """Each component's smallest variance less ``floor``, relative to the data's
-        ``spread`` in the same direction, shape ``(K,)`` (see
-        :func:`gmm.criteria.relative_variances`)."""
+        ``spread`` in the same direction.
+
+        The minimum of ``v^T (Sigma_k - floor I) v / v^T S v`` over the directions ``v`` in
+        which the data spread (those of negligible spread are left out).
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        spread : ndarray
+            The data's covariance ``S`` in the layout of :meth:`spread_layout`.
+        floor : float
+            The variance added to every component regardless of the data (``reg_covar``).
+
+        Returns
+        -------
+        ndarray, shape (K,)
+            The relative variances (tied: shape ``(1,)``); 0 means a component collapsed.
+        """
         raise NotImplementedError
 
     def symmetrised(self, covariances: np.ndarray) -> np.ndarray:
-        """``covariances`` with each matrix replaced by ``(A + A^T) / 2``."""
+        """``covariances`` with each matrix replaced by ``(A + A^T) / 2``.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The symmetrised covariances, same shape (the diagonal types return their input).
+        """
         return covariances
 
     def permuted(self, covariances: np.ndarray, order) -> np.ndarray:
-        """The covariances of the components relabelled by ``order``."""
+        """The covariances of the components relabelled by ``order``.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        order : array_like of int, shape (K,)
+            The new order: component ``k`` of the result is component ``order[k]`` of the
+            input (a permutation of ``0, ..., K - 1``).
+
+        Returns
+        -------
+        ndarray
+            The relabelled covariances, same shape (tied: the shared matrix unchanged).
+        """
         return covariances[order]
 
     # -- sufficient statistics in this type's layout ---------------------------------------
@@ -206,8 +248,21 @@ class CovarianceType:
     statistics_layout = "matrices"
 
     def second_moments_of(self, weighted_resp, centred) -> np.ndarray:
-        """``sum_n w_n gamma_nk (x_n - c)(x_n - c)^T`` in this type's layout, from the
-        ``(N, K)`` weighted responsibilities and the ``(N, D)`` centred data."""
+        """``sum_n w_n gamma_nk (x_n - c)(x_n - c)^T`` in this type's layout.
+
+        Parameters
+        ----------
+        weighted_resp : ndarray, shape (N, K)
+            The responsibilities ``gamma_nk`` times the sample weights ``w_n``.
+        centred : ndarray, shape (N, D)
+            The data less the shift ``c``, ``x_n - c``.
+
+        Returns
+        -------
+        ndarray
+            The second moments in :attr:`statistics_layout`: ``(K, D, D)`` for
+            ``"matrices"``, ``(D, D)`` for ``"pooled"``, ``(K, D)`` for ``"diagonals"``.
+        """
         raise NotImplementedError
 
     def recentred_moments(self, moments, sums, counts, delta) -> np.ndarray:
@@ -215,32 +270,108 @@ class CovarianceType:
         ``sum gamma (y + delta)(y + delta)^T`` with ``y = x - c``, i.e.
         ``S + s delta^T + delta s^T + N delta delta^T`` (``s`` the sums about ``c``), in this
         type's layout. Re-centring is written here once, for the book's uncentred moments
-        (``delta = c``) and for adding statistics with different shifts."""
+        (``delta = c``) and for adding statistics with different shifts.
+
+        Parameters
+        ----------
+        moments : ndarray
+            Second moments about ``c`` in :attr:`statistics_layout` (``(K, D, D)``,
+            ``(D, D)`` or ``(K, D)``).
+        sums : ndarray, shape (K, D)
+            Each component's weighted sum ``s_k = sum_n gamma_nk (x_n - c)``.
+        counts : ndarray, shape (K,)
+            Each component's weighted count ``N_k``.
+        delta : ndarray, shape (D,)
+            The move of the centre: the result is about ``c - delta``.
+
+        Returns
+        -------
+        ndarray
+            The second moments about ``c - delta``, same layout and shape as ``moments``.
+        """
         raise NotImplementedError
 
     def moments_from_full(self, full_moments: np.ndarray) -> np.ndarray:
-        """This type's second-moment layout from ``(K, D, D)`` per-component moments."""
+        """This type's second-moment layout from per-component moments.
+
+        Parameters
+        ----------
+        full_moments : ndarray, shape (K, D, D)
+            Every component's second-moment matrix.
+
+        Returns
+        -------
+        ndarray
+            The moments in :attr:`statistics_layout`: the input (``"matrices"``), their sum
+            over components ``(D, D)`` (``"pooled"``) or their diagonals ``(K, D)``
+            (``"diagonals"``).
+        """
         raise NotImplementedError
 
     # -- the engine's layout (gmm._engine) -------------------------------------------------
-    #: Which quadratic features the engine's E-step needs: ``"pairs"`` (every ``x_i x_j``,
+    #: The quadratic features the engine's E-step needs: ``"pairs"`` (every ``x_i x_j``,
     #: ``i <= j``), ``"squares"`` (``x_d^2``) or ``"none"`` (a quadratic term shared by every
     #: component, see :meth:`shared_quadratic_factor`).
     engine_features = "pairs"
 
     def shared_quadratic_factor(self, precisions_cholesky, n_features):
-        """The ``(D, D)`` factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by
-        every component (tied), or None."""
+        """The factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by every
+        component (tied), or None.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or None
+            The shared factor for tied covariances; None for the other types.
+        """
         return None
 
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
-        """The engine's per-component precision coefficients: ``(K, D, D)`` matrices for
-        ``"pairs"`` and ``"none"``, ``(K, D)`` diagonals for ``"squares"``."""
+        """The engine's per-component precision coefficients.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray
+            The precisions ``P_k P_k^T``: ``(K, D, D)`` matrices for
+            :attr:`engine_features` ``"pairs"`` and ``"none"``, ``(K, D)`` diagonals for
+            ``"squares"``.
+        """
         raise NotImplementedError
 
     def full_precision_factors(self, precisions_cholesky, n_components, n_features):
-        """Every component's ``(D, D)`` upper-triangular precision factor, ``(K, D, D)``
-        (the engine's factor products work on these)."""
+        """Every component's upper-triangular precision factor as a full matrix (the
+        engine's factor products work on these).
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray, shape (K, D, D)
+            ``P_k`` for every component (tied: one factor, broadcast; diagonal types: the
+            factors as diagonal matrices).
+        """
         raise NotImplementedError
 
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):

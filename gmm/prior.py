@@ -206,7 +206,18 @@ class ConjugatePrior:
         return bool(self.shrinkage > 0 and scale_ok and dof_ok)
 
     def check_components(self, n_components: int) -> None:
-        """Raise ValueError unless the prior fits a mixture of ``n_components``."""
+        """Raise ValueError unless the prior fits a mixture of ``n_components``.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``, the number of components of the mixture.
+
+        Raises
+        ------
+        ValueError
+            If ``alpha`` has not ``K`` entries, or (tied) ``dof`` is below ``-(D + 1 + K)``.
+        """
         self.alphas(n_components)
         least = -(self.n_features + 1.0 + n_components)
         if self.covariance_type == "tied" and self.dof < least:
@@ -216,7 +227,23 @@ class ConjugatePrior:
             )
 
     def alphas(self, n_components: int) -> np.ndarray:
-        """``alpha_k`` for every component, shape ``(K,)``."""
+        """``alpha_k`` for every component.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``, the number of components of the mixture.
+
+        Returns
+        -------
+        ndarray, shape (K,)
+            The Dirichlet parameters ``alpha_k`` (a scalar ``alpha`` repeated).
+
+        Raises
+        ------
+        ValueError
+            If ``alpha`` is an array without ``K`` entries.
+        """
         if np.ndim(self.alpha) == 0:
             return np.full(n_components, float(self.alpha))
         if self.alpha.shape != (n_components,):

@@ -130,7 +130,7 @@ def slider(
     ValueError
         No parameter, more than two, a value list that is empty or not 1-D, readouts or alt
         texts that coincide, an empty alt text, both ``alt`` and ``description``, or a static
-        form above :data:`MAX_STATIC_BYTES`.
+        form above ``MAX_STATIC_BYTES``.
     SliderDrawError
         ``draw`` raised for some value (the message names the value).
     """
@@ -341,7 +341,7 @@ class Slider:
 
     @property
     def widget(self) -> Any:
-        """The live widget (:class:`gmm.interactive.live.LiveSlider`), made on first use.
+        """The live widget (``gmm.interactive.live.LiveSlider``), made on first use.
 
         Set ``widget.index = [i]`` (one position per parameter) to move it from Python.
         """
