@@ -124,64 +124,215 @@ class CovarianceType:
     name: str = ""
 
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
-        """The shape of ``covariances`` for this type."""
+        """The shape of ``covariances`` for this type.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        tuple of int
+            ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical.
+        """
         raise NotImplementedError
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
-        """Number of free parameters in the covariances (part of :eq:`n-parameters`)."""
+        """Number of free parameters in the covariances (part of :eq:`n-parameters`).
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        int
+            ``K D (D + 1) / 2`` full, ``D (D + 1) / 2`` tied, ``K D`` diag, ``K`` spherical.
+        """
         raise NotImplementedError
 
     def estimate(self, statistics, means: np.ndarray, reg_covar: float) -> np.ndarray:
         """Covariances about ``means`` from sufficient statistics, eq. :eq:`mstep-covariances`.
 
-        ``statistics`` is a :class:`gmm.mstep.SufficientStatistics` of this type;
-        ``means`` has shape ``(K, D)``; ``reg_covar`` is added to the diagonal.
+        Parameters
+        ----------
+        statistics : gmm.mstep.SufficientStatistics
+            The sufficient statistics, in this type's layout.
+        means : ndarray of shape (K, D)
+            The means the covariances are taken about.
+        reg_covar : float
+            Added to the diagonal of every covariance.
+
+        Returns
+        -------
+        ndarray
+            The covariances in this type's layout (:meth:`shape`).
         """
         raise NotImplementedError
 
     def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         """Cholesky factors of the precisions, same shape as ``covariances``.
 
-        Raises ValueError naming the component whose covariance is not positive definite.
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The factors ``P`` with ``P P^T = Sigma^{-1}``, same shape as ``covariances``.
+
+        Raises
+        ------
+        gmm.exceptions.ComponentCollapseError
+            (a ValueError) naming the component whose covariance is not positive definite.
         """
         raise NotImplementedError
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features: int) -> np.ndarray:
-        """``sum ln diag(P_k)`` = ``-1/2 ln|Sigma_k|``, shape ``(K,)`` (a scalar for tied)."""
+        """``sum ln diag(P_k)`` = ``-1/2 ln|Sigma_k|``.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (K,) or float
+            One value per component (a scalar for tied).
+        """
         raise NotImplementedError
 
     def squared_mahalanobis(self, X, means, precisions_cholesky) -> np.ndarray:
-        """``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``, shape ``(N, K)``."""
+        """``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D)
+            The data.
+        means : ndarray of shape (K, D)
+            The component means.
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            The squared Mahalanobis distance of every point to every component.
+        """
         raise NotImplementedError
 
     def to_full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
-        """Every component's ``(D, D)`` matrix, shape ``(K, D, D)``."""
+        """Every component's ``(D, D)`` matrix.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (K, D, D)
+            The covariance matrices (tied: the shared one repeated; diagonal types: as
+            diagonal matrices).
+        """
         raise NotImplementedError
 
     def precisions(self, precisions_cholesky: np.ndarray) -> np.ndarray:
-        """The precision matrices ``Sigma^{-1}`` in this type's layout."""
+        """The precision matrices ``Sigma^{-1}`` in this type's layout.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            ``P P^T`` (diagonal types: ``P^2``), same shape as ``precisions_cholesky``.
+        """
         raise NotImplementedError
 
     def smallest_pivots(self, precisions_cholesky: np.ndarray, n_components: int) -> np.ndarray:
         """Each component's smallest Cholesky pivot ``L_ii^2`` of ``Sigma_k = L L^T`` (for the
         diagonal types, its smallest variance), shape ``(K,)``. No eigenvalue is smaller than
         a pivot's lower bound of the spread: a pivot at rounding level means the component
-        has collapsed."""
+        has collapsed.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+
+        Returns
+        -------
+        ndarray of shape (K,)
+            The smallest pivot of every component (tied: the shared one repeated).
+        """
         raise NotImplementedError
 
     def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        """Invert user-given precisions (used for ``precisions_init``)."""
+        """Invert user-given precisions (used for ``precisions_init``).
+
+        Parameters
+        ----------
+        precisions : ndarray
+            Precisions ``Sigma^{-1}`` in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The covariances ``Sigma``, same shape.
+        """
         raise NotImplementedError
 
     def spread_layout(self, matrix: np.ndarray) -> np.ndarray:
         """A ``(D, D)`` covariance of the data in the layout this type compares its
-        components with (:meth:`relative_variances`): the matrix, or its diagonal."""
+        components with (:meth:`relative_variances`): the matrix, or its diagonal.
+
+        Parameters
+        ----------
+        matrix : ndarray of shape (D, D)
+            A covariance of the data.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or (D,)
+            The matrix (full, tied) or its diagonal (diag, spherical).
+        """
         return np.array(matrix)
 
     def pooled_second_moments(self, second_moments: np.ndarray) -> np.ndarray:
         """The second moments of this type's statistics summed over components, in the
         layout of :meth:`spread_layout` (responsibilities sum to one over the components,
-        so this is the data's own scatter)."""
+        so this is the data's own scatter).
+
+        Parameters
+        ----------
+        second_moments : ndarray
+            Second moments in :attr:`statistics_layout`.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or (D,)
+            Their sum over components (tied: already summed, returned as it is).
+        """
         return second_moments.sum(axis=0)
 
     def relative_variances(self, covariances: np.ndarray, spread: np.ndarray,
@@ -376,7 +527,24 @@ class CovarianceType:
 
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):
         """Raise ValueError unless ``covariances`` has the right shape and is symmetric
-        positive definite."""
+        positive definite.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``covariances`` in the error message.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         self.check_layout(covariances, n_components, n_features, name)
         try:
             self.precisions_cholesky(covariances)
@@ -389,7 +557,26 @@ class CovarianceType:
                      name: str, precision=np.float64):
         """Raise ValueError unless ``covariances`` has the right shape, is finite and (for
         matrices) symmetric to the rounding of ``precision`` (the dtype they were given in).
-        Positive definiteness is left to :meth:`precisions_cholesky`."""
+        Positive definiteness is left to :meth:`precisions_cholesky`.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``covariances`` in the error message.
+        precision : numpy.dtype, default numpy.float64
+            The dtype the matrices were given in; sets the symmetry tolerance.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         expected = self.shape(n_components, n_features)
         if covariances.shape != expected:
             raise ValueError(
@@ -403,7 +590,26 @@ class CovarianceType:
     def check_precisions(self, precisions: np.ndarray, n_components: int, n_features: int,
                          name: str = "precisions", precision=np.float64):
         """Raise ValueError unless ``precisions`` has the right shape and is symmetric
-        positive definite."""
+        positive definite.
+
+        Parameters
+        ----------
+        precisions : ndarray
+            Precisions ``Sigma^{-1}`` in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``precisions`` in the error message.
+        precision : numpy.dtype, default numpy.float64
+            The dtype the matrices were given in; sets the symmetry tolerance.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         self.check_layout(precisions, n_components, n_features, name, precision)
         try:
             self.precisions_cholesky(precisions)
@@ -763,7 +969,22 @@ COVARIANCE_TYPES: dict[str, CovarianceType] = {
 
 
 def get_covariance_type(name) -> CovarianceType:
-    """The :class:`CovarianceType` called ``name`` (``full``, ``tied``, ``diag``, ``spherical``)."""
+    """The :class:`CovarianceType` called ``name`` (``full``, ``tied``, ``diag``, ``spherical``).
+
+    Parameters
+    ----------
+    name : str or CovarianceType
+        The type's name; a :class:`CovarianceType` is returned as it is.
+
+    Returns
+    -------
+    CovarianceType
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the four).
+    """
     if isinstance(name, CovarianceType):
         return name
     try:

@@ -102,26 +102,8 @@ CALLABLES = public_callables()
 # Public callables whose docstrings do not yet keep the contract (prose docstrings written
 # before it was declared). Owners: add the numpydoc sections, then delete the name here. Strict:
 # a listed callable that keeps the contract fails ("XPASS(strict)") until it is delisted, so
-# this list can only shrink. 2026-12-01: 45 names.
+# this list can only shrink. 2026-12-01: 27 names.
 NOT_YET_NUMPYDOC = frozenset({
-    "gmm.covariance.CovarianceType.check",
-    "gmm.covariance.CovarianceType.check_layout",
-    "gmm.covariance.CovarianceType.check_precisions",
-    "gmm.covariance.CovarianceType.covariances_from_precisions",
-    "gmm.covariance.CovarianceType.estimate",
-    "gmm.covariance.CovarianceType.log_det_precisions_cholesky",
-    "gmm.covariance.CovarianceType.n_parameters",
-    "gmm.covariance.CovarianceType.pooled_second_moments",
-    "gmm.covariance.CovarianceType.precisions",
-    "gmm.covariance.CovarianceType.precisions_cholesky",
-    "gmm.covariance.CovarianceType.shape",
-    "gmm.covariance.CovarianceType.smallest_pivots",
-    "gmm.covariance.CovarianceType.spread_layout",
-    "gmm.covariance.CovarianceType.squared_mahalanobis",
-    "gmm.covariance.CovarianceType.to_full",
-    "gmm.covariance.get_covariance_type",
-    "gmm.criteria.aic",
-    "gmm.criteria.bic",
     "gmm.estimator.GaussianMixture.aic",
     "gmm.estimator.GaussianMixture.bic",
     "gmm.estimator.GaussianMixture.fit",
