@@ -393,7 +393,7 @@ class CovarianceType:
         return covariances[order]
 
     # -- sufficient statistics in this type's layout ---------------------------------------
-    #: The layout of the second moments: ``"matrices"`` ``(K, D, D)``, ``"pooled"`` (one
+    #: The layout of the second moments, one of ``"matrices"`` ``(K, D, D)``, ``"pooled"`` (one
     #: ``(D, D)`` scatter of the data, summed over components) or ``"diagonals"`` ``(K, D)``.
     #: Types with the same layout can estimate each other's covariances.
     statistics_layout = "matrices"
@@ -460,7 +460,7 @@ class CovarianceType:
         raise NotImplementedError
 
     # -- the engine's layout (gmm._engine) -------------------------------------------------
-    #: The quadratic features the engine's E-step needs: ``"pairs"`` (every ``x_i x_j``,
+    #: The quadratic features the engine's E-step needs, one of ``"pairs"`` (every ``x_i x_j``,
     #: ``i <= j``), ``"squares"`` (``x_d^2``) or ``"none"`` (a quadratic term shared by every
     #: component, see :meth:`shared_quadratic_factor`).
     engine_features = "pairs"
