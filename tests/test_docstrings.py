@@ -102,19 +102,8 @@ CALLABLES = public_callables()
 # Public callables whose docstrings do not yet keep the contract (prose docstrings written
 # before it was declared). Owners: add the numpydoc sections, then delete the name here. Strict:
 # a listed callable that keeps the contract fails ("XPASS(strict)") until it is delisted, so
-# this list can only shrink. 2026-12-01: 24 names.
+# this list can only shrink. 2026-12-01: 13 names.
 NOT_YET_NUMPYDOC = frozenset({
-    "gmm.estimator.GaussianMixture.aic",
-    "gmm.estimator.GaussianMixture.bic",
-    "gmm.estimator.GaussianMixture.fit",
-    "gmm.estimator.GaussianMixture.fit_predict",
-    "gmm.estimator.GaussianMixture.get_params",
-    "gmm.estimator.GaussianMixture.predict",
-    "gmm.estimator.GaussianMixture.predict_proba",
-    "gmm.estimator.GaussianMixture.sample",
-    "gmm.estimator.GaussianMixture.score",
-    "gmm.estimator.GaussianMixture.score_samples",
-    "gmm.estimator.GaussianMixture.set_params",
     "gmm.interactive._slider.Slider.frame_index",
     "gmm.interactive._slider.Slider.render",
     "gmm.interactive._slider.Slider.values_at",
