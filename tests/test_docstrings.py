@@ -102,12 +102,8 @@ CALLABLES = public_callables()
 # Public callables whose docstrings do not yet keep the contract (prose docstrings written
 # before it was declared). Owners: add the numpydoc sections, then delete the name here. Strict:
 # a listed callable that keeps the contract fails ("XPASS(strict)") until it is delisted, so
-# this list can only shrink. 2026-12-01: 13 names.
+# this list can only shrink. 2026-12-01: 9 names.
 NOT_YET_NUMPYDOC = frozenset({
-    "gmm.interactive._slider.Slider.frame_index",
-    "gmm.interactive._slider.Slider.render",
-    "gmm.interactive._slider.Slider.values_at",
-    "gmm.interactive._slider.record_sliders",
     "gmm.plotting.component_color",
     "gmm.plotting.label_old_faithful",
     "gmm.plotting.plot_density_contours",
