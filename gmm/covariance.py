@@ -124,90 +124,296 @@ class CovarianceType:
     name: str = ""
 
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
-        """The shape of ``covariances`` for this type."""
+        """The shape of ``covariances`` for this type.
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        tuple of int
+            ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical.
+        """
         raise NotImplementedError
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
-        """Number of free parameters in the covariances (part of :eq:`n-parameters`)."""
+        """Number of free parameters in the covariances (part of :eq:`n-parameters`).
+
+        Parameters
+        ----------
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        int
+            ``K D (D + 1) / 2`` full, ``D (D + 1) / 2`` tied, ``K D`` diag, ``K`` spherical.
+        """
         raise NotImplementedError
 
     def estimate(self, statistics, means: np.ndarray, reg_covar: float) -> np.ndarray:
         """Covariances about ``means`` from sufficient statistics, eq. :eq:`mstep-covariances`.
 
-        ``statistics`` is a :class:`gmm.mstep.SufficientStatistics` of this type;
-        ``means`` has shape ``(K, D)``; ``reg_covar`` is added to the diagonal.
+        Parameters
+        ----------
+        statistics : gmm.mstep.SufficientStatistics
+            The sufficient statistics, in this type's layout.
+        means : ndarray of shape (K, D)
+            The means the covariances are taken about.
+        reg_covar : float
+            Added to the diagonal of every covariance.
+
+        Returns
+        -------
+        ndarray
+            The covariances in this type's layout (:meth:`shape`).
         """
         raise NotImplementedError
 
     def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         """Cholesky factors of the precisions, same shape as ``covariances``.
 
-        Raises ValueError naming the component whose covariance is not positive definite.
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The factors ``P`` with ``P P^T = Sigma^{-1}``, same shape as ``covariances``.
+
+        Raises
+        ------
+        gmm.exceptions.ComponentCollapseError
+            (a ValueError) naming the component whose covariance is not positive definite.
         """
         raise NotImplementedError
 
     def log_det_precisions_cholesky(self, precisions_cholesky, n_features: int) -> np.ndarray:
-        """``sum ln diag(P_k)`` = ``-1/2 ln|Sigma_k|``, shape ``(K,)`` (a scalar for tied)."""
+        """``sum ln diag(P_k)`` = ``-1/2 ln|Sigma_k|``.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (K,) or float
+            One value per component (a scalar for tied).
+        """
         raise NotImplementedError
 
     def squared_mahalanobis(self, X, means, precisions_cholesky) -> np.ndarray:
-        """``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``, shape ``(N, K)``."""
+        """``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D)
+            The data.
+        means : ndarray of shape (K, D)
+            The component means.
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            The squared Mahalanobis distance of every point to every component.
+        """
         raise NotImplementedError
 
     def to_full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
-        """Every component's ``(D, D)`` matrix, shape ``(K, D, D)``."""
+        """Every component's ``(D, D)`` matrix.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (K, D, D)
+            The covariance matrices (tied: the shared one repeated; diagonal types: as
+            diagonal matrices).
+        """
         raise NotImplementedError
 
     def precisions(self, precisions_cholesky: np.ndarray) -> np.ndarray:
-        """The precision matrices ``Sigma^{-1}`` in this type's layout."""
+        """The precision matrices ``Sigma^{-1}`` in this type's layout.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            ``P P^T`` (diagonal types: ``P^2``), same shape as ``precisions_cholesky``.
+        """
         raise NotImplementedError
 
     def smallest_pivots(self, precisions_cholesky: np.ndarray, n_components: int) -> np.ndarray:
         """Each component's smallest Cholesky pivot ``L_ii^2`` of ``Sigma_k = L L^T`` (for the
         diagonal types, its smallest variance), shape ``(K,)``. No eigenvalue is smaller than
         a pivot's lower bound of the spread: a pivot at rounding level means the component
-        has collapsed."""
+        has collapsed.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+
+        Returns
+        -------
+        ndarray of shape (K,)
+            The smallest pivot of every component (tied: the shared one repeated).
+        """
         raise NotImplementedError
 
     def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        """Invert user-given precisions (used for ``precisions_init``)."""
+        """Invert user-given precisions (used for ``precisions_init``).
+
+        Parameters
+        ----------
+        precisions : ndarray
+            Precisions ``Sigma^{-1}`` in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The covariances ``Sigma``, same shape.
+        """
         raise NotImplementedError
 
     def spread_layout(self, matrix: np.ndarray) -> np.ndarray:
         """A ``(D, D)`` covariance of the data in the layout this type compares its
-        components with (:meth:`relative_variances`): the matrix, or its diagonal."""
+        components with (:meth:`relative_variances`): the matrix, or its diagonal.
+
+        Parameters
+        ----------
+        matrix : ndarray of shape (D, D)
+            A covariance of the data.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or (D,)
+            The matrix (full, tied) or its diagonal (diag, spherical).
+        """
         return np.array(matrix)
 
     def pooled_second_moments(self, second_moments: np.ndarray) -> np.ndarray:
         """The second moments of this type's statistics summed over components, in the
         layout of :meth:`spread_layout` (responsibilities sum to one over the components,
-        so this is the data's own scatter)."""
+        so this is the data's own scatter).
+
+        Parameters
+        ----------
+        second_moments : ndarray
+            Second moments in :attr:`statistics_layout`.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or (D,)
+            Their sum over components (tied: already summed, returned as it is).
+        """
         return second_moments.sum(axis=0)
 
     def relative_variances(self, covariances: np.ndarray, spread: np.ndarray,
                            floor: float) -> np.ndarray:
         """Each component's smallest variance less ``floor``, relative to the data's
-        ``spread`` in the same direction, shape ``(K,)`` (see
-        :func:`gmm.criteria.relative_variances`)."""
+        ``spread`` in the same direction.
+
+        The minimum of ``v^T (Sigma_k - floor I) v / v^T S v`` over the directions ``v`` in
+        which the data spread (those of negligible spread are left out).
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        spread : ndarray
+            The data's covariance ``S`` in the layout of :meth:`spread_layout`.
+        floor : float
+            The variance added to every component regardless of the data (``reg_covar``).
+
+        Returns
+        -------
+        ndarray, shape (K,)
+            The relative variances (tied: shape ``(1,)``); 0 means a component collapsed.
+        """
         raise NotImplementedError
 
     def symmetrised(self, covariances: np.ndarray) -> np.ndarray:
-        """``covariances`` with each matrix replaced by ``(A + A^T) / 2``."""
+        """``covariances`` with each matrix replaced by ``(A + A^T) / 2``.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+
+        Returns
+        -------
+        ndarray
+            The symmetrised covariances, same shape (the diagonal types return their input).
+        """
         return covariances
 
     def permuted(self, covariances: np.ndarray, order) -> np.ndarray:
-        """The covariances of the components relabelled by ``order``."""
+        """The covariances of the components relabelled by ``order``.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        order : array_like of int, shape (K,)
+            The new order: component ``k`` of the result is component ``order[k]`` of the
+            input (a permutation of ``0, ..., K - 1``).
+
+        Returns
+        -------
+        ndarray
+            The relabelled covariances, same shape (tied: the shared matrix unchanged).
+        """
         return covariances[order]
 
     # -- sufficient statistics in this type's layout ---------------------------------------
-    #: The layout of the second moments: ``"matrices"`` ``(K, D, D)``, ``"pooled"`` (one
+    #: The layout of the second moments, one of ``"matrices"`` ``(K, D, D)``, ``"pooled"`` (one
     #: ``(D, D)`` scatter of the data, summed over components) or ``"diagonals"`` ``(K, D)``.
     #: Types with the same layout can estimate each other's covariances.
     statistics_layout = "matrices"
 
     def second_moments_of(self, weighted_resp, centred) -> np.ndarray:
-        """``sum_n w_n gamma_nk (x_n - c)(x_n - c)^T`` in this type's layout, from the
-        ``(N, K)`` weighted responsibilities and the ``(N, D)`` centred data."""
+        """``sum_n w_n gamma_nk (x_n - c)(x_n - c)^T`` in this type's layout.
+
+        Parameters
+        ----------
+        weighted_resp : ndarray, shape (N, K)
+            The responsibilities ``gamma_nk`` times the sample weights ``w_n``.
+        centred : ndarray, shape (N, D)
+            The data less the shift ``c``, ``x_n - c``.
+
+        Returns
+        -------
+        ndarray
+            The second moments in :attr:`statistics_layout`: ``(K, D, D)`` for
+            ``"matrices"``, ``(D, D)`` for ``"pooled"``, ``(K, D)`` for ``"diagonals"``.
+        """
         raise NotImplementedError
 
     def recentred_moments(self, moments, sums, counts, delta) -> np.ndarray:
@@ -215,37 +421,130 @@ class CovarianceType:
         ``sum gamma (y + delta)(y + delta)^T`` with ``y = x - c``, i.e.
         ``S + s delta^T + delta s^T + N delta delta^T`` (``s`` the sums about ``c``), in this
         type's layout. Re-centring is written here once, for the book's uncentred moments
-        (``delta = c``) and for adding statistics with different shifts."""
+        (``delta = c``) and for adding statistics with different shifts.
+
+        Parameters
+        ----------
+        moments : ndarray
+            Second moments about ``c`` in :attr:`statistics_layout` (``(K, D, D)``,
+            ``(D, D)`` or ``(K, D)``).
+        sums : ndarray, shape (K, D)
+            Each component's weighted sum ``s_k = sum_n gamma_nk (x_n - c)``.
+        counts : ndarray, shape (K,)
+            Each component's weighted count ``N_k``.
+        delta : ndarray, shape (D,)
+            The move of the centre: the result is about ``c - delta``.
+
+        Returns
+        -------
+        ndarray
+            The second moments about ``c - delta``, same layout and shape as ``moments``.
+        """
         raise NotImplementedError
 
     def moments_from_full(self, full_moments: np.ndarray) -> np.ndarray:
-        """This type's second-moment layout from ``(K, D, D)`` per-component moments."""
+        """This type's second-moment layout from per-component moments.
+
+        Parameters
+        ----------
+        full_moments : ndarray, shape (K, D, D)
+            Every component's second-moment matrix.
+
+        Returns
+        -------
+        ndarray
+            The moments in :attr:`statistics_layout`: the input (``"matrices"``), their sum
+            over components ``(D, D)`` (``"pooled"``) or their diagonals ``(K, D)``
+            (``"diagonals"``).
+        """
         raise NotImplementedError
 
     # -- the engine's layout (gmm._engine) -------------------------------------------------
-    #: Which quadratic features the engine's E-step needs: ``"pairs"`` (every ``x_i x_j``,
+    #: The quadratic features the engine's E-step needs, one of ``"pairs"`` (every ``x_i x_j``,
     #: ``i <= j``), ``"squares"`` (``x_d^2``) or ``"none"`` (a quadratic term shared by every
     #: component, see :meth:`shared_quadratic_factor`).
     engine_features = "pairs"
 
     def shared_quadratic_factor(self, precisions_cholesky, n_features):
-        """The ``(D, D)`` factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by
-        every component (tied), or None."""
+        """The factor ``P`` of a quadratic term ``-1/2 ||x^T P||^2`` shared by every
+        component (tied), or None.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray of shape (D, D) or None
+            The shared factor for tied covariances; None for the other types.
+        """
         return None
 
     def engine_precisions(self, precisions_cholesky, n_components, n_features):
-        """The engine's per-component precision coefficients: ``(K, D, D)`` matrices for
-        ``"pairs"`` and ``"none"``, ``(K, D)`` diagonals for ``"squares"``."""
+        """The engine's per-component precision coefficients.
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray
+            The precisions ``P_k P_k^T``: ``(K, D, D)`` matrices for
+            :attr:`engine_features` ``"pairs"`` and ``"none"``, ``(K, D)`` diagonals for
+            ``"squares"``.
+        """
         raise NotImplementedError
 
     def full_precision_factors(self, precisions_cholesky, n_components, n_features):
-        """Every component's ``(D, D)`` upper-triangular precision factor, ``(K, D, D)``
-        (the engine's factor products work on these)."""
+        """Every component's upper-triangular precision factor as a full matrix (the
+        engine's factor products work on these).
+
+        Parameters
+        ----------
+        precisions_cholesky : ndarray
+            The precision Cholesky factors in this type's layout.
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+
+        Returns
+        -------
+        ndarray, shape (K, D, D)
+            ``P_k`` for every component (tied: one factor, broadcast; diagonal types: the
+            factors as diagonal matrices).
+        """
         raise NotImplementedError
 
     def check(self, covariances: np.ndarray, n_components: int, n_features: int, name: str):
         """Raise ValueError unless ``covariances`` has the right shape and is symmetric
-        positive definite."""
+        positive definite.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``covariances`` in the error message.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         self.check_layout(covariances, n_components, n_features, name)
         try:
             self.precisions_cholesky(covariances)
@@ -258,7 +557,26 @@ class CovarianceType:
                      name: str, precision=np.float64):
         """Raise ValueError unless ``covariances`` has the right shape, is finite and (for
         matrices) symmetric to the rounding of ``precision`` (the dtype they were given in).
-        Positive definiteness is left to :meth:`precisions_cholesky`."""
+        Positive definiteness is left to :meth:`precisions_cholesky`.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``covariances`` in the error message.
+        precision : numpy.dtype, default numpy.float64
+            The dtype the matrices were given in; sets the symmetry tolerance.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         expected = self.shape(n_components, n_features)
         if covariances.shape != expected:
             raise ValueError(
@@ -272,7 +590,26 @@ class CovarianceType:
     def check_precisions(self, precisions: np.ndarray, n_components: int, n_features: int,
                          name: str = "precisions", precision=np.float64):
         """Raise ValueError unless ``precisions`` has the right shape and is symmetric
-        positive definite."""
+        positive definite.
+
+        Parameters
+        ----------
+        precisions : ndarray
+            Precisions ``Sigma^{-1}`` in this type's layout (:meth:`shape`).
+        n_components : int
+            ``K``.
+        n_features : int
+            ``D``.
+        name : str
+            What to call ``precisions`` in the error message.
+        precision : numpy.dtype, default numpy.float64
+            The dtype the matrices were given in; sets the symmetry tolerance.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` and what is wrong.
+        """
         self.check_layout(precisions, n_components, n_features, name, precision)
         try:
             self.precisions_cholesky(precisions)
@@ -632,7 +969,22 @@ COVARIANCE_TYPES: dict[str, CovarianceType] = {
 
 
 def get_covariance_type(name) -> CovarianceType:
-    """The :class:`CovarianceType` called ``name`` (``full``, ``tied``, ``diag``, ``spherical``)."""
+    """The :class:`CovarianceType` called ``name`` (``full``, ``tied``, ``diag``, ``spherical``).
+
+    Parameters
+    ----------
+    name : str or CovarianceType
+        The type's name; a :class:`CovarianceType` is returned as it is.
+
+    Returns
+    -------
+    CovarianceType
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the four).
+    """
     if isinstance(name, CovarianceType):
         return name
     try:

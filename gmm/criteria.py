@@ -121,13 +121,39 @@ def n_parameters(n_components: int, n_features: int, covariance_type: str = "ful
 
 def bic(log_likelihood: float, n_parameters: int, n_samples: int) -> float:
     """Bayesian information criterion ``-2 ln p(X | theta) + p ln N``, eq. :eq:`bic`
-    (Schwarz, 1978). Lower is better."""
+    (Schwarz, 1978). Lower is better.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        ``ln p(X | theta)`` of the fit.
+    n_parameters : int
+        ``p``, the number of free parameters (:func:`n_parameters`).
+    n_samples : int
+        ``N``, the number of points.
+
+    Returns
+    -------
+    float
+    """
     return -2.0 * float(log_likelihood) + n_parameters * math.log(n_samples)
 
 
 def aic(log_likelihood: float, n_parameters: int) -> float:
     """Akaike information criterion ``-2 ln p(X | theta) + 2 p``, eq. :eq:`aic`
-    (Akaike, 1974). Lower is better."""
+    (Akaike, 1974). Lower is better.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        ``ln p(X | theta)`` of the fit.
+    n_parameters : int
+        ``p``, the number of free parameters (:func:`n_parameters`).
+
+    Returns
+    -------
+    float
+    """
     return -2.0 * float(log_likelihood) + 2.0 * n_parameters
 
 

@@ -205,11 +205,39 @@ class GaussianMixture:
         return [name for name in signature.parameters if name != "self"]
 
     def get_params(self, deep=True):
-        """The constructor's parameters as a dict."""
+        """The constructor's parameters as a dict.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn's API; no parameter is an estimator, so it changes
+            nothing.
+
+        Returns
+        -------
+        dict
+            Parameter name -> value.
+        """
         return {name: getattr(self, name) for name in self._parameter_names()}
 
     def set_params(self, **params):
-        """Set constructor parameters; returns ``self``."""
+        """Set constructor parameters; returns ``self``.
+
+        Parameters
+        ----------
+        **params
+            New values of constructor parameters, by name.
+
+        Returns
+        -------
+        GaussianMixture
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a constructor parameter (the message lists them).
+        """
         valid = self._parameter_names()
         for name, value in params.items():
             if name not in valid:
@@ -354,10 +382,18 @@ class GaussianMixture:
         Parameters
         ----------
         X : array_like, shape (N, D)
+            The data: an array, row blocks (:mod:`gmm.blocks`) or a stream of 2-D batches
+            (an iterator, or a list or tuple of arrays: online EM).
         y : ignored
+            Not used; present for scikit-learn's API.
         sample_weight : array_like, shape (N,), optional
             Point ``n`` counts ``sample_weight[n]`` times (integer weights give exactly the
             fit on repeated rows).
+
+        Returns
+        -------
+        GaussianMixture
+            ``self``, fitted.
         """
         if _is_stream(X):
             return self._fit_stream(X, sample_weight)
@@ -367,7 +403,23 @@ class GaussianMixture:
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most responsible component of every point, shape ``(N,)``."""
+        """Fit, then return the most responsible component of every point.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`; not a stream, which is read
+            once).
+        y : ignored
+            Not used; present for scikit-learn's API.
+        sample_weight : array_like of shape (N,), optional
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The label ``k`` (from 0) of the most responsible component of every point.
+        """
         if _is_stream(X):
             raise ValueError("fit_predict needs the data twice and a stream is read once: "
                              "call fit on the stream, then predict on each batch.")
@@ -665,14 +717,38 @@ class GaussianMixture:
         return theta, as_data(X, n_features=theta.n_features, model=type(self).__name__)
 
     def score_samples(self, X):
-        """``ln p(x_n)`` for every point, shape ``(N,)`` (memory ``O(N)`` beyond ``X``)."""
+        """``ln p(x_n)`` for every point (memory ``O(N)`` beyond ``X``).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The log-density of the fitted mixture at every point.
+        """
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             return blocks.passes_for(X).map_rows(blocks.block_log_marginal, theta)
         return e_step_chunked(X, theta, log_marginal=True)["log_marginal"]
 
     def score(self, X, y=None):
-        """The mean of ``ln p(x_n)`` over the points (scikit-learn's meaning)."""
+        """The mean of ``ln p(x_n)`` over the points (scikit-learn's meaning).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+        y : ignored
+            Not used; present for scikit-learn's API.
+
+        Returns
+        -------
+        float
+            ``ln p(X | theta) / N``.
+        """
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             total = blocks.passes_for(X).map_reduce(blocks.block_em_statistics, theta, False)
@@ -680,7 +756,18 @@ class GaussianMixture:
         return float(e_step_chunked(X, theta)["log_likelihood"] / X.shape[0])
 
     def predict_proba(self, X):
-        """The responsibilities ``gamma(z_nk)``, shape ``(N, K)``."""
+        """The responsibilities ``gamma(z_nk)``.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            Every point's responsibilities (each row sums to one).
+        """
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             return blocks.passes_for(X).map_rows(blocks.block_responsibilities, theta)
@@ -688,15 +775,38 @@ class GaussianMixture:
         return np.exp(resp, out=resp)  # in place: the answer is the only (N, K) array
 
     def predict(self, X):
-        """The most responsible component of every point, shape ``(N,)`` (memory ``O(N)``
-        beyond ``X``)."""
+        """The most responsible component of every point (memory ``O(N)`` beyond ``X``).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The label ``k`` (from 0) of the most responsible component of every point.
+        """
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             return blocks.passes_for(X).map_rows(blocks.block_labels, theta)
         return e_step_chunked(X, theta, labels=True)["labels"]
 
     def sample(self, n_samples=1):
-        """Draw ``n_samples`` points by ancestral sampling; returns ``(X, labels)``."""
+        """Draw ``n_samples`` points by ancestral sampling; returns ``(X, labels)``.
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+            The number of points to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, D)
+            The points.
+        labels : ndarray of shape (n_samples,)
+            The component (from 0) each point was drawn from.
+        """
         theta = self._fitted_mixture()
         return sample(theta, n_samples, check_random_state(self.random_state))
 
@@ -708,12 +818,32 @@ class GaussianMixture:
         """Bayesian information criterion on ``X`` (lower is better), eq. :eq:`bic`.
 
         With a prior: the log-likelihood at the MAP estimate (not the log posterior), as
-        mclust does (Fraley and Raftery 2007)."""
+        mclust does (Fraley and Raftery 2007).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+
+        Returns
+        -------
+        float
+        """
         theta, X = self._checked(X)
         return bic(self.score(X) * X.shape[0], self._n_parameters(), X.shape[0])
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better), eq. :eq:`aic`; with a
-        prior, of the log-likelihood at the MAP estimate (as :meth:`bic`)."""
+        prior, of the log-likelihood at the MAP estimate (as :meth:`bic`).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, D)
+            The data (or row blocks, see :mod:`gmm.blocks`), with the fitted ``D``.
+
+        Returns
+        -------
+        float
+        """
         theta, X = self._checked(X)
         return aic(self.score(X) * X.shape[0], self._n_parameters())

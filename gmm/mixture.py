@@ -113,7 +113,30 @@ class Mixture:
 
     @classmethod
     def from_precisions(cls, weights, means, precisions, covariance_type="full") -> Mixture:
-        """Build ``theta`` from precisions ``Sigma^{-1}`` (scikit-learn's ``precisions_init``)."""
+        """Build ``theta`` from precisions ``Sigma^{-1}`` (scikit-learn's ``precisions_init``).
+
+        Parameters
+        ----------
+        weights : array_like of shape (K,)
+            The mixing weights ``pi_k``.
+        means : array_like of shape (K, D)
+            The component means ``mu_k``.
+        precisions : array_like
+            The precisions ``Sigma_k^{-1}`` in the layout of ``covariance_type``.
+        covariance_type : str, default "full"
+            ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+
+        Returns
+        -------
+        Mixture
+            The mixture whose covariances are the inverses of ``precisions``.
+
+        Raises
+        ------
+        ValueError
+            If ``means`` is not 2-D or ``precisions`` has the wrong shape or is not symmetric
+            positive definite.
+        """
         kind = get_covariance_type(covariance_type)
         precision = _precision(weights, means, precisions)
         precisions = np.asarray(precisions, dtype=np.float64)
@@ -151,7 +174,24 @@ class Mixture:
         return self.kind.precisions(np.asarray(self.precisions_cholesky))
 
     def replace(self, **changes) -> Mixture:
-        """A copy with some of ``weights``, ``means``, ``covariances`` replaced."""
+        """A copy with some of ``weights``, ``means``, ``covariances`` replaced.
+
+        Parameters
+        ----------
+        **changes
+            New values by name: ``weights``, ``means``, ``covariances`` or
+            ``covariance_type``.
+
+        Returns
+        -------
+        Mixture
+            The new mixture (checked like any other).
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter of the mixture.
+        """
         fields = {
             "weights": self.weights,
             "means": self.means,
@@ -166,7 +206,23 @@ class Mixture:
 
     def permuted(self, order: Sequence[int]) -> Mixture:
         """The same mixture with its components relabelled: component ``j`` of the result is
-        component ``order[j]`` of this one. ``ln p(X)`` is unchanged (label switching)."""
+        component ``order[j]`` of this one. ``ln p(X)`` is unchanged (label switching).
+
+        Parameters
+        ----------
+        order : sequence of int
+            A permutation of ``0, ..., K - 1``.
+
+        Returns
+        -------
+        Mixture
+            The relabelled mixture.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` is not a permutation of ``0, ..., K - 1``.
+        """
         order = np.asarray(order)
         if sorted(order.tolist()) != list(range(self.n_components)):
             raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}.")

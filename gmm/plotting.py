@@ -54,7 +54,18 @@ DATA_COLOR = "#7f7f7f"
 
 
 def component_color(k: int) -> str:
-    """The colour of component ``k``."""
+    """The colour of component ``k``.
+
+    Parameters
+    ----------
+    k : int
+        The component's index (from 0; the palette repeats after its last colour).
+
+    Returns
+    -------
+    str
+        A matplotlib colour (hex string), the same for component ``k`` in every figure.
+    """
     return COMPONENT_COLORS[k % len(COMPONENT_COLORS)]
 
 
@@ -134,7 +145,18 @@ def match_components(theta: Mixture, reference: Mixture) -> Mixture:
 
 def responsibility_colors(resp) -> np.ndarray:
     """Each point's colour mixed from the component colours by its responsibilities
-    (Bishop's Figure 9.8): shape ``(N, 3)`` RGB for ``resp`` of shape ``(N, K)``."""
+    (Bishop's Figure 9.8).
+
+    Parameters
+    ----------
+    resp : array_like of shape (N, K)
+        The responsibilities.
+
+    Returns
+    -------
+    ndarray of shape (N, 3)
+        RGB colours in ``[0, 1]``.
+    """
     resp = np.asarray(resp, dtype=np.float64)
     palette = np.array([to_rgb(component_color(k)) for k in range(resp.shape[1])])
     return np.clip(resp @ palette, 0.0, 1.0)
@@ -153,6 +175,16 @@ def scatter(ax, X, labels=None, resp=None, *, s=14, alpha=0.85, **kwargs):
         Colour every point by its responsibilities (mixed colours).
     s, alpha, **kwargs
         Passed to ``ax.scatter``.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Raises
+    ------
+    ValueError
+        If both ``labels`` and ``resp`` are given.
     """
     X = np.asarray(X, dtype=np.float64)
     if labels is not None and resp is not None:
@@ -185,6 +217,13 @@ def plot_ellipses(ax, theta: Mixture, n_std=(1.0, 2.0), *, linewidth=2.0, mark_m
     linewidth : float
     mark_means : bool
         Also mark each mean with a cross.
+    **kwargs
+        Passed to each :class:`matplotlib.patches.Ellipse`.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
     """
     levels = np.atleast_1d(n_std)
     for k, (mean, covariance) in enumerate(zip(theta.means, theta.covariances_full,
@@ -208,7 +247,34 @@ def plot_density_contours(ax, theta: Mixture, xlim, ylim, *, levels=8, resolutio
     """Contours of the mixture density ``p(x)`` (eq. :eq:`mixture-density`) of a
     two-dimensional mixture over the box ``xlim x ylim``.
 
-    Returns the contour set.
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes to draw on.
+    theta : Mixture
+        A mixture with ``D = 2``.
+    xlim, ylim : tuple of float
+        The box's extent in the first and second feature.
+    levels : int or sequence of float, default 8
+        Passed to ``ax.contour``.
+    resolution : int, default 150
+        Grid points along each axis.
+    cmap : str, default "Greys"
+        The colour map.
+    filled : bool, default False
+        Filled contours (``ax.contourf``) instead of lines.
+    **kwargs
+        Passed to ``ax.contour`` or ``ax.contourf``.
+
+    Returns
+    -------
+    matplotlib.contour.QuadContourSet
+        The contour set.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is not two-dimensional.
     """
     if theta.n_features != 2:
         raise ValueError("plot_density_contours draws two-dimensional mixtures only.")
@@ -222,7 +288,24 @@ def plot_density_contours(ax, theta: Mixture, xlim, ylim, *, levels=8, resolutio
 
 
 def plot_log_likelihood(ax, log_likelihoods, *, marker="o", color="black", **kwargs):
-    """``ln p(X | theta^(t))`` against the iteration ``t`` (EM never lets it fall)."""
+    """``ln p(X | theta^(t))`` against the iteration ``t`` (EM never lets it fall).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes to draw on.
+    log_likelihoods : array_like of shape (T,)
+        ``ln p(X | theta^(t))`` for ``t = 0, ..., T - 1``.
+    marker : str, default "o"
+    color : str, default "black"
+    **kwargs
+        Passed to ``ax.plot``.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+    """
     values = np.asarray(log_likelihoods, dtype=np.float64)
     ax.plot(np.arange(len(values)), values, marker=marker, color=color, markersize=3,
             **kwargs)
@@ -233,7 +316,31 @@ def plot_log_likelihood(ax, log_likelihoods, *, marker="o", color="black", **kwa
 
 def plot_weighted_densities_1d(ax, theta: Mixture, x, *, show_total=True, fill=True):
     """For a one-dimensional mixture: each ``pi_k N(x | mu_k, sigma_k^2)`` in its colour and
-    (optionally) their sum ``p(x)`` in black, over the grid ``x``."""
+    (optionally) their sum ``p(x)`` in black, over the grid ``x``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes to draw on.
+    theta : Mixture
+        A mixture with ``D = 1``.
+    x : array_like of shape (M,)
+        The grid.
+    show_total : bool, default True
+        Also draw ``p(x)``.
+    fill : bool, default True
+        Shade the area under each component's curve.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is not one-dimensional.
+    """
     if theta.n_features != 1:
         raise ValueError("plot_weighted_densities_1d draws one-dimensional mixtures only.")
     x = np.asarray(x, dtype=np.float64).ravel()
@@ -253,7 +360,27 @@ def plot_weighted_densities_1d(ax, theta: Mixture, x, *, show_total=True, fill=T
 
 
 def plot_responsibilities_1d(ax, theta: Mixture, x):
-    """For a one-dimensional mixture: the responsibility curves ``gamma_k(x)`` over ``x``."""
+    """For a one-dimensional mixture: the responsibility curves ``gamma_k(x)`` over ``x``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes to draw on.
+    theta : Mixture
+        A mixture with ``D = 1``.
+    x : array_like of shape (M,)
+        The grid.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is not one-dimensional.
+    """
     if theta.n_features != 1:
         raise ValueError("plot_responsibilities_1d draws one-dimensional mixtures only.")
     x = np.asarray(x, dtype=np.float64).ravel()
@@ -342,7 +469,20 @@ def plot_simplex(ax, values_fn, *, resolution=90, levels=12, cmap="viridis", ext
 
 
 def label_old_faithful(ax, standardized: bool = False):
-    """Axis labels (with units) for the Old Faithful data."""
+    """Axis labels (with units) for the Old Faithful data.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes to draw on.
+    standardized : bool, default False
+        Label the standardised features (no units) instead of minutes.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+    """
     if standardized:
         ax.set_xlabel("eruption duration (standardised)")
         ax.set_ylabel("waiting time (standardised)")

@@ -211,8 +211,12 @@ class ConjugatePrior:
         Parameters
         ----------
         n_components : int
-            ``K``: ``alpha`` must have one entry per component (or be a number), and for
-            ``tied`` the degrees of freedom must be at least ``-(D + 1 + K)``.
+            ``K``, the number of components of the mixture.
+
+        Raises
+        ------
+        ValueError
+            If ``alpha`` has not ``K`` entries, or (tied) ``dof`` is below ``-(D + 1 + K)``.
         """
         self.alphas(n_components)
         least = -(self.n_features + 1.0 + n_components)
@@ -228,12 +232,17 @@ class ConjugatePrior:
         Parameters
         ----------
         n_components : int
-            ``K``.
+            ``K``, the number of components of the mixture.
 
         Returns
         -------
         ndarray, shape (K,)
-            ``alpha`` broadcast to the components (a copy).
+            The Dirichlet parameters ``alpha_k`` (a scalar ``alpha`` repeated).
+
+        Raises
+        ------
+        ValueError
+            If ``alpha`` is an array without ``K`` entries.
         """
         if np.ndim(self.alpha) == 0:
             return np.full(n_components, float(self.alpha))

@@ -102,56 +102,8 @@ CALLABLES = public_callables()
 # Public callables whose docstrings do not yet keep the contract (prose docstrings written
 # before it was declared). Owners: add the numpydoc sections, then delete the name here. Strict:
 # a listed callable that keeps the contract fails ("XPASS(strict)") until it is delisted, so
-# this list can only shrink. 2026-12-01: 47 names.
-NOT_YET_NUMPYDOC = frozenset({
-    "gmm.algorithm.e_step",
-    "gmm.covariance.CovarianceType.check",
-    "gmm.covariance.CovarianceType.check_layout",
-    "gmm.covariance.CovarianceType.check_precisions",
-    "gmm.covariance.CovarianceType.covariances_from_precisions",
-    "gmm.covariance.CovarianceType.estimate",
-    "gmm.covariance.CovarianceType.log_det_precisions_cholesky",
-    "gmm.covariance.CovarianceType.n_parameters",
-    "gmm.covariance.CovarianceType.pooled_second_moments",
-    "gmm.covariance.CovarianceType.precisions",
-    "gmm.covariance.CovarianceType.precisions_cholesky",
-    "gmm.covariance.CovarianceType.relative_variances",
-    "gmm.covariance.CovarianceType.shape",
-    "gmm.covariance.CovarianceType.smallest_pivots",
-    "gmm.covariance.CovarianceType.spread_layout",
-    "gmm.covariance.CovarianceType.squared_mahalanobis",
-    "gmm.covariance.CovarianceType.to_full",
-    "gmm.covariance.get_covariance_type",
-    "gmm.criteria.aic",
-    "gmm.criteria.bic",
-    "gmm.estimator.GaussianMixture.aic",
-    "gmm.estimator.GaussianMixture.bic",
-    "gmm.estimator.GaussianMixture.fit",
-    "gmm.estimator.GaussianMixture.fit_predict",
-    "gmm.estimator.GaussianMixture.get_params",
-    "gmm.estimator.GaussianMixture.predict",
-    "gmm.estimator.GaussianMixture.predict_proba",
-    "gmm.estimator.GaussianMixture.sample",
-    "gmm.estimator.GaussianMixture.score",
-    "gmm.estimator.GaussianMixture.score_samples",
-    "gmm.estimator.GaussianMixture.set_params",
-    "gmm.interactive._slider.Slider.frame_index",
-    "gmm.interactive._slider.Slider.render",
-    "gmm.interactive._slider.Slider.values_at",
-    "gmm.interactive._slider.record_sliders",
-    "gmm.mixture.Mixture.from_precisions",
-    "gmm.mixture.Mixture.permuted",
-    "gmm.mixture.Mixture.replace",
-    "gmm.plotting.component_color",
-    "gmm.plotting.label_old_faithful",
-    "gmm.plotting.plot_density_contours",
-    "gmm.plotting.plot_ellipses",
-    "gmm.plotting.plot_log_likelihood",
-    "gmm.plotting.plot_responsibilities_1d",
-    "gmm.plotting.plot_weighted_densities_1d",
-    "gmm.plotting.responsibility_colors",
-    "gmm.plotting.scatter",
-})
+# this list can only shrink. 2026-12-01: empty (it was 47 names).
+NOT_YET_NUMPYDOC: frozenset[str] = frozenset()
 
 
 

@@ -33,11 +33,11 @@ looks ``fits[k]`` up. ``python benchmarks/sliders.py`` measures every slider of 
 
 Layout of this subpackage, one responsibility per module (no state between sliders):
 
-- :mod:`gmm.interactive.frames`: drawing one frame, fixing the layout, deterministic PNG bytes.
-- :mod:`gmm.interactive.static`: the static HTML form and its DOM contract (which the book's
+- ``gmm.interactive.frames``: drawing one frame, fixing the layout, deterministic PNG bytes.
+- ``gmm.interactive.static``: the static HTML form and its DOM contract (which the book's
   browser test and CSS rely on), and the book's mime priority (``_config.yml`` prefers
   ``text/html`` in the HTML builders).
-- :mod:`gmm.interactive.live`: the live widget (anywidget), the same accessible DOM.
+- ``gmm.interactive.live``: the live widget (anywidget), the same accessible DOM.
 - ``_slider``: :class:`Slider` and :func:`slider`, which check the values and options, name
   the frames (readouts, alt texts) and tie the three up in one mime bundle.
 

@@ -50,6 +50,11 @@ _RECORDERS: contextvars.ContextVar[tuple[list[Slider], ...]] = contextvars.Conte
 def record_sliders() -> Iterator[list[Slider]]:
     """Collect every :class:`Slider` created inside the ``with`` block (for the benchmark).
 
+    Yields
+    ------
+    list of Slider
+        Filled, in order of creation, with the sliders made inside the block.
+
     >>> with record_sliders() as created:  # doctest: +SKIP
     ...     slider(draw, mean=[0, 1])
     >>> len(created)  # doctest: +SKIP
@@ -130,7 +135,7 @@ def slider(
     ValueError
         No parameter, more than two, a value list that is empty or not 1-D, readouts or alt
         texts that coincide, an empty alt text, both ``alt`` and ``description``, or a static
-        form above :data:`MAX_STATIC_BYTES`.
+        form above ``MAX_STATIC_BYTES``.
     SliderDrawError
         ``draw`` raised for some value (the message names the value).
     """
@@ -240,13 +245,35 @@ class Slider:
     # -- values, readouts and alt texts ---------------------------------------------------------
 
     def values_at(self, index: Sequence[int]) -> dict[str, Any]:
-        """``{name: value}`` at a tuple of indices, one per parameter."""
+        """``{name: value}`` at a tuple of indices, one per parameter.
+
+        Parameters
+        ----------
+        index : sequence of int
+            One position in its value list per parameter.
+
+        Returns
+        -------
+        dict
+            Parameter name -> its value at that position.
+        """
         return {
             name: values[i] for name, values, i in zip(self.names, self.values, index, strict=True)
         }
 
     def frame_index(self, index: Sequence[int]) -> int:
-        """Position in :attr:`frames` of a tuple of indices (row-major, as ``np.ndindex``)."""
+        """Position in :attr:`frames` of a tuple of indices (row-major, as ``np.ndindex``).
+
+        Parameters
+        ----------
+        index : sequence of int
+            One position in its value list per parameter.
+
+        Returns
+        -------
+        int
+            The frame's position.
+        """
         return int(np.ravel_multi_index(tuple(index), self.shape))
 
     def _alt_texts(self, alt: str | Callable[..., str] | None) -> list[str]:
@@ -306,7 +333,18 @@ class Slider:
     # -- frames ---------------------------------------------------------------------------------
 
     def render(self, **values: Any) -> bytes:
-        """Draw one frame: a fresh Figure, ``draw(fig, **values)``, then deterministic PNG bytes."""
+        """Draw one frame: a fresh Figure, ``draw(fig, **values)``, then deterministic PNG bytes.
+
+        Parameters
+        ----------
+        **values
+            One value per parameter, by name, passed on to ``draw``.
+
+        Returns
+        -------
+        bytes
+            The frame as PNG.
+        """
         return self.renderer.render(**values)
 
     @property
@@ -341,7 +379,7 @@ class Slider:
 
     @property
     def widget(self) -> Any:
-        """The live widget (:class:`gmm.interactive.live.LiveSlider`), made on first use.
+        """The live widget (``gmm.interactive.live.LiveSlider``), made on first use.
 
         Set ``widget.index = [i]`` (one position per parameter) to move it from Python.
         """
@@ -459,6 +497,6 @@ def _same(a: Any, b: Any) -> bool:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     try:
         return bool(np.all(a == b))
-    except Exception:
+    except Exception:  # values of any kind; unequal if not comparable
         return False
 
