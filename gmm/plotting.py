@@ -87,7 +87,23 @@ CATEGORY_STYLES = {
 def category_style(name: str) -> dict:
     """``color`` and ``marker`` (a fresh dict, for ``ax.plot(..., **style)``) of a covariance
     type (``"full"``, ``"tied"``, ``"diag"``, ``"spherical"``) or an initialisation method
-    (``"kmeans"``, ``"k-means++"``, ``"random_from_data"``, ``"random"``)."""
+    (``"kmeans"``, ``"k-means++"``, ``"random_from_data"``, ``"random"``).
+
+    Parameters
+    ----------
+    name : str
+        A covariance type or an initialisation method.
+
+    Returns
+    -------
+    dict
+        ``{"color": ..., "marker": ...}``, a new dict at every call.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is neither.
+    """
     try:
         return dict(CATEGORY_STYLES[name])
     except KeyError:
