@@ -85,8 +85,9 @@ test-notebooks: $(STAMP)
 	@$(MAKE) --no-print-directory blas-report
 	$(call step,$(NBVAL_STEP),3-5 min,env $(NBVAL_BLAS) $(BIN)/python -m pytest $(NBVAL_FLAGS) chapters/)
 
-test-browser: $(STAMP)
-	$(call step,real browser over every page,1-3 min,$(BIN)/python -m pytest tests/browser)
+# The JupyterLab check (tests/browser/test_jupyterlab.py) needs requirements-lab.txt.
+test-browser: $(LAB_STAMP)
+	$(call step,real browser over every page and JupyterLab,3-5 min,$(BIN)/python -m pytest tests/browser)
 
 # Order matters: nbval proves the stored outputs current before the build renders them, and
 # the browser test reads the book this build writes.

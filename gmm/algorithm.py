@@ -245,9 +245,9 @@ def em(
                 f"{objective_name} per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
-        # Per point, as the rules' tol; the first entry is theta0's.
-        if is_converged([value / total_weight for value in log_likelihoods[-3:]], tol,
-                        stopping):
+        # Per point, as the rules' tol (the log posterior under a prior); the first entry is
+        # theta0's.
+        if is_converged(lower_bounds[-3:], tol, stopping):
             converged = True
             break
     else:
