@@ -208,7 +208,7 @@ def em(
     log_likelihoods = []
     log_posteriors = None if prior is None else []
     objective_name = "ln p(X)" if prior is None else "log posterior"
-    lower_bound = float(previous_lower_bound)
+    lower_bound = lower_bound_before = float(previous_lower_bound)
     lower_bounds = []
     converged = False
     n_iter = 0
@@ -247,7 +247,9 @@ def em(
             )
         # Per point, as the rules' tol (the log posterior under a prior); the first entry is
         # theta0's.
-        if is_converged(lower_bounds[-3:], tol, stopping):
+        # A warm start continues the previous fit's sequence (scikit-learn's warm_start).
+        recent = ([lower_bound_before] if np.isfinite(lower_bound_before) else []) + lower_bounds
+        if is_converged(recent[-3:], tol, stopping):
             converged = True
             break
     else:

@@ -61,7 +61,7 @@ def unavailable(reason: str) -> None:
 
 
 try:
-    from playwright.sync_api import sync_playwright
+    import playwright.sync_api  # noqa: F401 - only: is it installed?
 except ImportError:  # pragma: no cover - depends on the machine
     if IN_CI:
         raise
@@ -104,15 +104,14 @@ PAGES = book_pages()
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(playwright_runtime):
     if not CHROMIUM.exists():
         unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    browser = playwright_runtime.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
 
 
 def test_the_book_is_built():

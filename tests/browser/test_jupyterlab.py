@@ -77,39 +77,36 @@ def lab(tmp_path_factory):
         server.wait(timeout=20)
 
 
-def test_a_chapter_renders_its_theorem_and_exercise_in_jupyterlab(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_a_chapter_renders_its_theorem_and_exercise_in_jupyterlab(lab, playwright_runtime):
     base, token = lab
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    browser = playwright_runtime.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"{base}/lab/tree/{CHAPTER}?token={token}", timeout=120_000)
+        # jupyterlab-myst renders sphinx-proof blocks as aside.myst-proof, exercises as
+        # aside.myst-exercise and dropdown solutions as closed details.myst-exercise.
+        notebook = page.locator(".jp-Notebook")
+        theorem = notebook.locator("aside.myst-proof", has_text="Theorem").first
+        theorem.wait_for(timeout=120_000)
+        exercise = notebook.locator("aside.myst-exercise", has_text="Exercise").first
+        exercise.wait_for(timeout=30_000)
+        solutions = notebook.locator("details.myst-exercise")
+        assert solutions.count() >= 1, "no dropdown solution"
+        assert not solutions.first.evaluate("d => d.open"), "a solution is shown open"
+        equations = notebook.locator(
+            ".jp-MarkdownCell .katex-display"  # jupyterlab-myst typesets with KaTeX
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"{base}/lab/tree/{CHAPTER}?token={token}", timeout=120_000)
-            # jupyterlab-myst renders sphinx-proof blocks as aside.myst-proof, exercises as
-            # aside.myst-exercise and dropdown solutions as closed details.myst-exercise.
-            notebook = page.locator(".jp-Notebook")
-            theorem = notebook.locator("aside.myst-proof", has_text="Theorem").first
-            theorem.wait_for(timeout=120_000)
-            exercise = notebook.locator("aside.myst-exercise", has_text="Exercise").first
-            exercise.wait_for(timeout=30_000)
-            solutions = notebook.locator("details.myst-exercise")
-            assert solutions.count() >= 1, "no dropdown solution"
-            assert not solutions.first.evaluate("d => d.open"), "a solution is shown open"
-            equations = notebook.locator(
-                ".jp-MarkdownCell .katex-display"  # jupyterlab-myst typesets with KaTeX
-            )
-            assert equations.count() >= 3, "display equations not rendered"
-            theorem.scroll_into_view_if_needed()
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "jupyterlab-theorem.png"))
-            rendered = " ".join(
-                notebook.locator(".jp-MarkdownCell .myst").all_inner_texts()
-            )
-            for source in ("{prf:theorem}", "{exercise}", ":label:", ":class: dropdown",
-                           "{prf:ref}`", "{eq}`", "{cite}`"):
-                assert source not in rendered, f"MyST source shown as text: {source!r}"
-        finally:
-            browser.close()
+        assert equations.count() >= 3, "display equations not rendered"
+        theorem.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab-theorem.png"))
+        rendered = " ".join(
+            notebook.locator(".jp-MarkdownCell .myst").all_inner_texts()
+        )
+        for source in ("{prf:theorem}", "{exercise}", ":label:", ":class: dropdown",
+                       "{prf:ref}`", "{eq}`", "{cite}`"):
+            assert source not in rendered, f"MyST source shown as text: {source!r}"
+    finally:
+        browser.close()
