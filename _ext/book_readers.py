@@ -345,6 +345,9 @@ def trim_pages(app, exception) -> None:
     without_bootstrap = _bootstrap_replaceable(pages, _page_scripts(out, pages))
     if without_bootstrap:
         pages = {path: _BOOTSTRAP_SCRIPT.sub("", text) for path, text in pages.items()}
+        # Gone from the build too: a page that still asked for it would fail the browser test.
+        for name in ("bootstrap.js", "bootstrap.js.map", "bootstrap.js.LICENSE.txt"):
+            (static / "scripts" / name).unlink(missing_ok=True)
     for path, text in pages.items():
         path.write_text(text, encoding="utf-8")
     for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
