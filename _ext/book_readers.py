@@ -10,7 +10,13 @@
    index on every page for a search-as-you-type the book does not enable. After the build:
    the script is dropped, the solid web font is cut down to the icons the pages use, the
    search scripts stay only on the search page, the embedded (unused: no widget manager is
-   loaded) ipywidgets state is left out, and MathJax loads without its context menu.
+   loaded) ipywidgets state is left out, and MathJax loads without its context menu and with
+   only the TeX packages the book writes (base, ams, boldsymbol). Bootstrap's script (81 KB,
+   a dozen components) is dropped: the pages use its dropdown (the download menu) and its
+   back-to-top button, which book.js provides in a few lines, and its tooltips, for which the
+   buttons' own titles serve. Stylesheets lose the rules no page can match and the custom
+   properties nothing reads; highlighted code loses the token spans whose colour is the code
+   block's own in every colour mode (names and punctuation: a third of a chapter's HTML).
 
 3. Search snippets offline. Sphinx's search page fetches every result page to show a snippet;
    on ``file://`` the browser refuses (a CORS error per result, and no snippet). The build
@@ -52,6 +58,17 @@ _THEBE_ASSETS = re.compile(
     r'|<script async="async" src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>)'
 )
 _SOLID_FONT = "vendor/fontawesome/webfonts/fa-solid-900"
+_BOOTSTRAP_SCRIPT = re.compile(
+    r'\s*<(?:script defer src|link rel="preload" as="script" href)='
+    r'"[^"]*_static/scripts/bootstrap\.js[^"]*"\s*(?:/>|></script>)'
+)
+# What of Bootstrap the pages use, and book.js stands in for: the data-bs-toggle values, and
+# the calls of the theme's scripts. Anything else (a modal, a popover, a bootstrap.Collapse)
+# keeps Bootstrap's script on every page.
+_BOOTSTRAP_TOGGLES_REPLACED = {"dropdown", "tooltip"}
+_BOOTSTRAP_CALLS_REPLACED = {"bootstrap.Tooltip"}  # only for #pst-collapse-sidebar-button
+_BOOTSTRAP_TOGGLE = re.compile(r'data-bs-(?:toggle|spy|dismiss)="([^"]*)"')
+_BOOTSTRAP_CALL = re.compile(r"\bbootstrap\.[A-Za-z]+")
 
 
 def _used_icons(html_files: list[Path]) -> set[str]:
@@ -108,16 +125,25 @@ def _subset_solid_font(static: Path, icons: set[str]) -> None:
     css_path.write_text(css, encoding="utf-8")
 
 
-# Classes that scripts may build from pieces ("bs-tooltip-" + placement) or toggle.
+# Classes that scripts may build from pieces ("bs-tooltip-" + placement) or toggle. Without
+# Bootstrap's script no tooltip, popover, modal or offcanvas is ever built, and the classes
+# the remaining scripts set are words of those scripts (which count as used).
 _DYNAMIC_CLASS_PREFIXES = ("bs-", "tooltip", "popover", "show", "fade", "collaps", "dropdown",
                            "modal", "offcanvas", "active", "disabled", "is-", "was-", "pst-",
                            "bd-", "sbt-", "theme-", "focus", "hover")
+_DYNAMIC_CLASS_PREFIXES_WITHOUT_BOOTSTRAP = ("show", "active", "disabled", "pst-", "bd-",
+                                             "sbt-", "theme-", "focus", "hover")
 
 
 def _split_top_level(text: str, separator: str = ",") -> list[str]:
-    parts, depth, start = [], 0, 0
+    parts, depth, start, quote = [], 0, 0, ""
     for i, char in enumerate(text):
-        if char in "([":
+        if quote:
+            if char == quote and text[i - 1] != "\\":
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
             depth += 1
         elif char in ")]":
             depth -= 1
@@ -128,20 +154,19 @@ def _split_top_level(text: str, separator: str = ",") -> list[str]:
     return parts
 
 
-def _selector_can_match(selector: str, words: set[str]) -> bool:
+def _selector_can_match(selector: str, words: set[str], prefixes: tuple[str, ...]) -> bool:
     # :not(.x) matches without .x; attribute values and strings are not classes.
     bare = re.sub(r":not\([^)]*\)", "", selector)
     bare = re.sub(r"\[[^\]]*\]|\"[^\"]*\"|'[^']*'", "", bare)
     for name in re.findall(r"\.(-?[A-Za-z_][A-Za-z0-9_-]*)", bare):
-        if name not in words and not name.startswith(_DYNAMIC_CLASS_PREFIXES):
+        if name not in words and not name.startswith(prefixes):
             return False
     return True
 
 
-def _purge_css(css: str, words: set[str]) -> str:
-    """Drop the selectors of a stylesheet that name a class no page and no script contains
-    (they can never match), and the rules left with none. At-rules other than @media and
-    @supports are kept whole."""
+def _map_rules(css: str, rule) -> str:
+    """Rewrite every plain rule of a stylesheet with ``rule(prelude, body)`` (None drops it),
+    also inside @media and @supports; other at-rules (@font-face, @keyframes) stay whole."""
     out, i, n = [], 0, len(css)
     while i < n:
         brace = css.find("{", i)
@@ -159,34 +184,154 @@ def _purge_css(css: str, words: set[str]) -> str:
         body = css[brace + 1 : j - 1]
         head = prelude.strip()
         if head.startswith(("@media", "@supports")):
-            inner = _purge_css(body, words)
+            inner = _map_rules(body, rule)
             if inner.strip():
                 out.append(f"{prelude}{{{inner}}}")
         elif head.startswith("@") or ";" in prelude:
             out.append(css[i:j])
         else:
-            kept = [sel for sel in _split_top_level(prelude) if _selector_can_match(sel, words)]
-            if kept:
-                out.append(",".join(kept) + "{" + body + "}")
+            kept = rule(prelude, body)
+            if kept is not None:
+                out.append(kept)
         i = j
     return "".join(out)
 
 
-def _words(out: Path) -> set[str]:
-    words: set[str] = set()
-    for path in out.rglob("*"):
-        if path.suffix in {".html", ".js"} and path.is_file() and "mathjax" not in path.parts:
-            words.update(re.findall(r"[A-Za-z0-9_-]+", path.read_text(encoding="utf-8",
-                                                                       errors="replace")))
-    return words
+def _purge_css(css: str, words: set[str],
+               prefixes: tuple[str, ...] = _DYNAMIC_CLASS_PREFIXES) -> str:
+    """Drop the selectors of a stylesheet that name a class no page and no script contains
+    (they can never match), and the rules left with none."""
+
+    def rule(prelude, body):
+        kept = [s for s in _split_top_level(prelude) if _selector_can_match(s, words, prefixes)]
+        return ",".join(kept) + "{" + body + "}" if kept else None
+
+    return _map_rules(css, rule)
+
+
+_CUSTOM_PROPERTY = re.compile(r"\s*(--[A-Za-z0-9_-]+)\s*:")
+
+
+def _drop_unused_properties(sheets: dict[Path, str], read_elsewhere: str) -> dict[Path, str]:
+    """Drop the declarations of custom properties (``--name: value``) that no stylesheet reads
+    with ``var(--name`` and no page or script names; repeated, since a dropped declaration may
+    have been the only reader of another."""
+    while True:
+        read = set(re.findall(r"var\(\s*(--[A-Za-z0-9_-]+)", "".join(sheets.values())))
+        dropped = False
+
+        def rule(prelude, body, read=read):
+            nonlocal dropped
+            declarations = []
+            for declaration in _split_top_level(body, ";"):
+                name = _CUSTOM_PROPERTY.match(declaration)
+                if name and name.group(1) not in read and name.group(1) not in read_elsewhere:
+                    dropped = True
+                    continue
+                declarations.append(declaration)
+            if not "".join(declarations).strip():
+                return None
+            return prelude + "{" + ";".join(declarations) + "}"
+
+        sheets = {path: _map_rules(css, rule) for path, css in sheets.items()}
+        if not dropped:
+            return sheets
+
+
+def _lone_classes(selectors: str) -> set[str]:
+    """Classes that a compound selector names alone (``.n``, ``span.n``, ``.x .n``): only these
+    can match a token span, which has one class (``.sig-param.n`` cannot)."""
+    lone = set()
+    for compound in re.split(r"[\s>+~,()]+", selectors):
+        classes = re.findall(r"\.([A-Za-z0-9_-]+)", compound)
+        if len(classes) == 1:
+            lone.add(classes[0])
+    return lone
+
+
+def _noop_token_classes(static: Path) -> set[str]:
+    """Pygments token classes whose only style, in every colour mode, is the code block's own
+    colour (in the a11y styles: names, punctuation, whitespace): their spans change nothing."""
+    pygments = static / "pygments.css"
+    if not pygments.exists():
+        return set()
+    base: dict[str, str] = {}
+    styles: dict[str, dict[str, str]] = {}
+    styled_elsewhere: set[str] = set()
+    css = re.sub(r"/\*.*?\*/", "", pygments.read_text("utf-8"), flags=re.S)
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = "".join(body.split()).rstrip(";").lower()
+        for selector in selectors.split(","):
+            match = re.fullmatch(
+                r'\s*html\[data-theme="(\w+)"\] \.highlight(?: \.([A-Za-z0-9_-]+))?\s*', selector
+            )
+            if match and match.group(2) is None:
+                colour = re.search(r"(?:^|;)color:([^;]+)", declarations)
+                if colour:
+                    base[match.group(1)] = colour.group(1)
+            elif match:
+                styles.setdefault(match.group(2), {})[match.group(1)] = declarations
+            else:
+                styled_elsewhere.update(_lone_classes(selector))
+    for sheet in [*static.glob("*.css"), *(static / "styles").glob("*.css")]:
+        if sheet.name != "pygments.css":
+            text = re.sub(r"/\*.*?\*/", "", sheet.read_text("utf-8"), flags=re.S)
+            for selectors in re.findall(r"([^{}]+)\{", text):
+                styled_elsewhere.update(_lone_classes(selectors))
+    return {
+        token
+        for token, by_mode in styles.items()
+        if token not in styled_elsewhere
+        and base
+        and all(mode in base and rule == f"color:{base[mode]}" for mode, rule in by_mode.items())
+    }
+
+
+def _unwrap_token_spans(html: str, tokens: set[str]) -> str:
+    if not tokens:
+        return html
+    span = re.compile(
+        r'<span class="(?:' + "|".join(map(re.escape, sorted(tokens))) + r')">([^<]*)</span>'
+    )
+    return re.sub(r"<pre\b[^>]*>.*?</pre>", lambda m: span.sub(r"\1", m.group(0)), html,
+                  flags=re.S)
+
+
+def _page_scripts(out: Path, pages: dict[Path, str]) -> set[Path]:
+    """The script files the pages load."""
+    scripts = set()
+    for path, text in pages.items():
+        for src in re.findall(r'<script\b[^>]*\bsrc="([^"?#]+)', text):
+            script = (path.parent / src).resolve()
+            if script.is_file() and out.resolve() in script.parents:
+                scripts.add(script)
+    return scripts
+
+
+def _bootstrap_replaceable(pages: dict[Path, str], scripts: set[Path]) -> bool:
+    """True if the pages use no more of Bootstrap than book.js stands in for."""
+    for text in pages.values():
+        if set(_BOOTSTRAP_TOGGLE.findall(text)) - _BOOTSTRAP_TOGGLES_REPLACED:
+            return False
+        if 'id="pst-collapse-sidebar-button"' in text:
+            return False
+    for script in scripts:
+        if script.name != "bootstrap.js":
+            calls = set(_BOOTSTRAP_CALL.findall(script.read_text("utf-8", errors="replace")))
+            if calls - _BOOTSTRAP_CALLS_REPLACED:
+                return False
+    return True
 
 
 def trim_pages(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
+    static = out / "_static"
     html_files = [p for p in out.rglob("*.html") if "_static" not in p.parts]
     search_as_you_type = bool(app.config.html_theme_options.get("search_as_you_type", False))
+    tokens = _noop_token_classes(static)
+    pages = {}
     for path in html_files:
         text = path.read_text(encoding="utf-8")
         new = _FONTAWESOME_SCRIPT.sub("", text)
@@ -196,24 +341,41 @@ def trim_pages(app, exception) -> None:
             new = _DESIGN_ASSETS.sub("", new)
         if not app.config.html_theme_options.get("launch_buttons", {}).get("thebe", False):
             new = _THEBE_ASSETS.sub("", new)
-        if new != text:
-            path.write_text(new, encoding="utf-8")
+        pages[path] = _unwrap_token_spans(new, tokens)
+    without_bootstrap = _bootstrap_replaceable(pages, _page_scripts(out, pages))
+    if without_bootstrap:
+        pages = {path: _BOOTSTRAP_SCRIPT.sub("", text) for path, text in pages.items()}
+        # Gone from the build too: a page that still asked for it would fail the browser test.
+        for name in ("bootstrap.js", "bootstrap.js.map", "bootstrap.js.LICENSE.txt"):
+            (static / "scripts" / name).unlink(missing_ok=True)
+    for path, text in pages.items():
+        path.write_text(text, encoding="utf-8")
     for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
-        (out / "_static" / "scripts" / name).unlink(missing_ok=True)
-    _subset_solid_font(out / "_static", _used_icons(html_files))
-    words = _words(out)
-    static = out / "_static"
-    stylesheets = [*static.glob("*.css"), *(static / "styles").glob("*.css")]
-    for css_path in stylesheets:
+        (static / "scripts" / name).unlink(missing_ok=True)
+    _subset_solid_font(static, _used_icons(html_files))
+    # Words of the pages (classes, but also their text, to be safe) and of the scripts they
+    # load: a class named by none of them is set by nothing.
+    scripts = _page_scripts(out, pages)
+    script_texts = "\n".join(s.read_text("utf-8", errors="replace") for s in scripts
+                             if "mathjax" not in s.parts)
+    page_texts = "\n".join(pages.values())
+    words = set(re.findall(r"[A-Za-z0-9_-]+", page_texts + script_texts))
+    prefixes = (_DYNAMIC_CLASS_PREFIXES_WITHOUT_BOOTSTRAP if without_bootstrap
+                else _DYNAMIC_CLASS_PREFIXES)
+    sheets = {}
+    for css_path in [*static.glob("*.css"), *(static / "styles").glob("*.css")]:
+        css = css_path.read_text(encoding="utf-8")
         if css_path.name != "book.css":
-            css = css_path.read_text(encoding="utf-8")
             # Comments out first (they hold commas, dots and @); licences kept at the top.
             licences = re.findall(r"/\*!.*?\*/", css, flags=re.S)
             css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
             charset = '@charset "UTF-8";'
-            css = css.replace(charset, "")
-            purged = _purge_css(css, words)
-            css_path.write_text(charset + "\n".join(licences) + purged, encoding="utf-8")
+            css = charset + "\n".join(licences) + _purge_css(css.replace(charset, ""), words,
+                                                              prefixes)
+        sheets[css_path] = css
+    for css_path, css in _drop_unused_properties(sheets, page_texts + script_texts).items():
+        if css_path.name != "book.css":
+            css_path.write_text(css, encoding="utf-8")
 
 
 def drop_widget_state(app, pagename, templatename, context, doctree) -> None:
@@ -315,20 +477,39 @@ def add_search_shim(app, pagename, templatename, context, doctree) -> None:
     ]
 
 
+# The TeX packages the book's mathematics needs: base, ams (\operatorname, \tfrac, split,
+# aligned, \lesssim, ...) and boldsymbol. Without autoload and noundefined a macro of any
+# other package is a MathJax error, which the browser test reports (test_book.py).
+MATHJAX_TEX_PACKAGES = ["base", "ams", "boldsymbol"]
+
+
 def mathjax_without_menu(app) -> None:
     """MathJax from its components, without the 426 KB context menu that tex-chtml.js bundles:
-    the TeX input (with its default packages and autoload), CHTML output, and the hidden
-    MathML that screen readers read (assistive-mml)."""
+    the TeX input with the packages the book uses (not input/tex's require, newcommand,
+    configmacros, autoload, noundefined), CHTML output, and the hidden MathML that screen
+    readers read (assistive-mml)."""
     if not str(app.config.mathjax_path).endswith("mathjax/tex-chtml.js"):
         return
     app.config.mathjax_path = str(app.config.mathjax_path).replace("tex-chtml.js", "startup.js")
     config = dict(app.config.mathjax3_config or {})
-    config["loader"] = {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}
+    extensions = [f"[tex]/{name}" for name in MATHJAX_TEX_PACKAGES if name != "base"]
+    config["loader"] = {"load": ["input/tex-base", *extensions, "output/chtml",
+                                 "a11y/assistive-mml"]}
+    config["tex"] = {**config.get("tex", {}), "packages": MATHJAX_TEX_PACKAGES}
     app.config.mathjax3_config = config
+
+
+def drop_duplicate_assets(app, config) -> None:
+    """jupyter-book lists every file of the book's _static (book.css, book.js) in
+    html_css_files / html_js_files; setup() adds them itself (book.js deferred, so that it
+    runs once, after the theme's scripts), so the pages loaded each twice."""
+    config.html_css_files = [f for f in config.html_css_files if f != "book.css"]
+    config.html_js_files = [f for f in config.html_js_files if f != "book.js"]
 
 
 def setup(app):
     app.connect("builder-inited", mathjax_without_menu, priority=900)
+    app.connect("config-inited", drop_duplicate_assets)
     app.config.html_static_path.append(str(STATIC))
     app.add_css_file("book.css", priority=900)
     app.add_js_file("book.js", priority=900, defer="defer")
@@ -336,5 +517,6 @@ def setup(app):
     app.connect("html-page-context", collect_search_texts)
     app.connect("html-page-context", add_search_shim)
     app.connect("build-finished", write_search_texts)
-    app.connect("build-finished", trim_pages)
+    # After pydata-sphinx-theme's build-finished handler, which writes pygments.css.
+    app.connect("build-finished", trim_pages, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": False}

@@ -30,3 +30,63 @@ fix this but need Sphinx 8, which jupyter-book 1 does not allow. */
     forwardToggles();
   }
 })();
+
+/* What the pages used of Bootstrap's script, which the build drops (81 KB for a dozen
+components; see _ext/book_readers.py): the download menu's dropdown and the back-to-top
+button. Tooltips: each button keeps its own title, which the browser shows. */
+(function () {
+  function menuOf(toggle) {
+    return toggle.parentElement && toggle.parentElement.querySelector(".dropdown-menu");
+  }
+  function setOpen(toggle, open) {
+    var menu = menuOf(toggle);
+    if (!menu) return;
+    menu.classList.toggle("show", open);
+    toggle.classList.toggle("show", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    // Bootstrap's CSS places a menu with this attribute below its button, as Popper would.
+    if (open) menu.setAttribute("data-bs-popper", "static");
+  }
+  function closeAll(except) {
+    document.querySelectorAll('[data-bs-toggle="dropdown"][aria-expanded="true"]')
+      .forEach(function (toggle) { if (toggle !== except) setOpen(toggle, false); });
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest('[data-bs-toggle="dropdown"]');
+    closeAll(toggle);
+    if (toggle) {
+      event.preventDefault();
+      setOpen(toggle, toggle.getAttribute("aria-expanded") !== "true");
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector('[data-bs-toggle="dropdown"][aria-expanded="true"]');
+    if (open) {
+      setOpen(open, false);
+      open.focus();
+    }
+  });
+  function ready() {
+    document.querySelectorAll('[data-bs-toggle="tooltip"][data-bs-title]:not([title])')
+      .forEach(function (el) { el.setAttribute("title", el.getAttribute("data-bs-title")); });
+    var top = document.getElementById("pst-back-to-top");
+    var header = document.querySelector(".bd-header");
+    if (!top || !header) return;
+    top.addEventListener("click", function () {
+      document.body.scrollTop = 0;
+      document.documentElement.scrollTop = 0;
+    });
+    var bottom = header.getBoundingClientRect().bottom, last = window.scrollY;
+    // As Bootstrap's: shown while the reader scrolls back up, below the header.
+    window.addEventListener("scroll", function () {
+      top.style.display = last > window.scrollY && window.scrollY > bottom ? "block" : "none";
+      last = window.scrollY;
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();

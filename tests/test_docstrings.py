@@ -20,7 +20,9 @@ import pytest
 
 import gmm
 
-MODULES_ON_THEIR_OWN = ["gmm.plotting", "gmm.interactive", "gmm.checks", "gmm.datasets"]
+MODULES_ON_THEIR_OWN = ["gmm.plotting", "gmm.interactive", "gmm.interactive.frames",
+                        "gmm.interactive.static", "gmm.interactive.live", "gmm.checks",
+                        "gmm.datasets"]
 SECTION = re.compile(r"^\s*(Parameters|Returns|Yields|Raises|See Also|Notes|Examples|Attributes"
                      r"|Other Parameters|Warns|References|Methods)\s*\n\s*-{3,}\s*$", re.M)
 

@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-__all__ = ["FrameRenderer", "SliderDrawError", "encode_png", "png_size"]
+__all__ = ["FrameRenderer", "SliderDrawError", "encode_png", "layout_samples", "png_size"]
 
 
 class SliderDrawError(RuntimeError):
@@ -76,6 +76,7 @@ class FrameRenderer:
 
     @property
     def draw_name(self) -> str:
+        """The drawing function's name, as error messages show it."""
         return getattr(self.draw, "__qualname__", type(self.draw).__name__)
 
     def _canvas(self, fig: Figure) -> FigureCanvasAgg:
@@ -93,7 +94,24 @@ class FrameRenderer:
         return Canvas(fig)
 
     def render(self, **values: Any) -> bytes:
-        """One frame: a fresh Figure, ``draw(fig, **values)``, then deterministic PNG bytes."""
+        """One frame: a fresh Figure, ``draw(fig, **values)``, then deterministic PNG bytes.
+
+        Parameters
+        ----------
+        **values
+            One value per parameter of the slider, passed on to ``draw``.
+
+        Returns
+        -------
+        bytes
+            The frame as PNG (no timestamp or software tag), laid out with the boxes of
+            :meth:`fix_layout` when the frame has as many axes as its samples.
+
+        Raises
+        ------
+        SliderDrawError
+            If ``draw`` or drawing the figure raises, naming the values.
+        """
         fig = Figure(figsize=self.figsize, dpi=self.dpi, facecolor="white")
         canvas = self._canvas(fig)
         self._call_draw(fig, values)
@@ -111,7 +129,13 @@ class FrameRenderer:
     def fix_layout(self, samples: Sequence[Mapping[str, Any]]) -> None:
         """Run the layout engine on sample frames and keep, for every later frame, axes boxes
         that fit all of them (the axes stay still while the slider moves). Samples that do
-        not have the same number of axes leave every frame to its own layout."""
+        not have the same number of axes leave every frame to its own layout.
+
+        Parameters
+        ----------
+        samples : sequence of mapping
+            Parameter values of the sample frames (see :func:`layout_samples`).
+        """
         self.positions = None
         if self.layout is None:
             return
@@ -145,6 +169,20 @@ class FrameRenderer:
             raise self.draw_error(values, exc) from exc
 
     def draw_error(self, values: Mapping[str, Any], exc: Exception) -> SliderDrawError:
+        """The error to raise when drawing the frame of ``values`` raised ``exc``.
+
+        Parameters
+        ----------
+        values : mapping
+            The frame's parameter values.
+        exc : Exception
+            What ``draw`` (or matplotlib, drawing the figure) raised.
+
+        Returns
+        -------
+        SliderDrawError
+            Naming the drawing function, the exception and the values.
+        """
         shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
         return SliderDrawError(
             f"the draw function {self.draw_name} raised {type(exc).__name__} for {shown}: {exc}"
@@ -153,14 +191,40 @@ class FrameRenderer:
 
 def layout_samples(shape: Sequence[int], initial: Sequence[int]) -> list[tuple[int, ...]]:
     """Indices of the frames the layout is measured on: the first, the last and the initial
-    value of each parameter, and their combinations."""
+    value of each parameter, and their combinations.
+
+    Parameters
+    ----------
+    shape : sequence of int, length P
+        Number of values of each parameter.
+    initial : sequence of int, length P
+        The position shown first.
+
+    Returns
+    -------
+    list of tuple of int
+        Positions (one index per parameter), sorted, each once.
+    """
     return sorted(
         itertools.product(*({0, n - 1, i} for n, i in zip(shape, initial, strict=True)))
     )
 
 
 def encode_png(canvas: Any, colors: int | None) -> bytes:
-    """PNG bytes of a drawn Agg canvas, with no timestamp or software tag (same bytes every run)."""
+    """PNG bytes of a drawn Agg canvas, with no timestamp or software tag (same bytes every run).
+
+    Parameters
+    ----------
+    canvas : matplotlib.backends.backend_agg.FigureCanvasAgg
+        A canvas after ``draw()``; its figure is opaque.
+    colors : int or None
+        Palette size (2 to 256; fast octree quantisation, no dithering), or None for RGB.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     from PIL import Image
 
     size = canvas.get_width_height(physical=True)
@@ -174,5 +238,16 @@ def encode_png(canvas: Any, colors: int | None) -> bytes:
 
 
 def png_size(png: bytes) -> tuple[int, int]:
-    """(width, height) in pixels: the first fields of the IHDR chunk, after the signature."""
+    """(width, height) in pixels: the first fields of the IHDR chunk, after the signature.
+
+    Parameters
+    ----------
+    png : bytes
+        A PNG file.
+
+    Returns
+    -------
+    (int, int)
+        Width and height in pixels.
+    """
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

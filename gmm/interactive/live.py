@@ -104,6 +104,24 @@ class LiveSlider(anywidget.AnyWidget):
 
     Parameters as for :func:`gmm.interactive.static.static_html`; ``size`` is the frames'
     (width, height) in pixels.
+
+    Attributes
+    ----------
+    index : list of int
+        The position of each parameter (synced with the browser; out of the grid is a
+        ValueError).
+    frame : bytes
+        The PNG shown: the frame of :attr:`index`, drawn when the slider was made.
+    alt : str
+        Its alternative text.
+    labels : list of str
+        The controls' names, as in the static form.
+    readouts : list of list of str
+        The text of every value of every parameter.
+    width : int
+        The frames' width in pixels.
+    height : int
+        The frames' height in pixels.
     """
 
     _esm = traitlets.Unicode(ESM).tag(sync=True)

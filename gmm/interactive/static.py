@@ -38,7 +38,7 @@ from typing import Any
 
 from .frames import png_size
 
-__all__ = ["SCRIPT", "static_html"]
+__all__ = ["SCRIPT", "json_for_script", "static_html"]
 
 # Initialises every slider on the page not yet initialised, so that each slider's own copy
 # of the script can run in any order, and a page with many sliders needs no ids.
@@ -71,7 +71,18 @@ SCRIPT = """(function () {
 
 def json_for_script(data: Any) -> str:
     """JSON safe inside ``<script>``: only "</" could end the element early, so escaping
-    <, > and & is enough."""
+    <, > and & is enough.
+
+    Parameters
+    ----------
+    data : object
+        Anything ``json.dumps`` takes.
+
+    Returns
+    -------
+    str
+        Compact ASCII JSON with ``<``, ``>`` and ``&`` written as ``\\u`` escapes.
+    """
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -100,6 +111,12 @@ def static_html(
         PNG bytes and alternative text of every frame, in row-major order.
     initial : sequence of int, length P
         The position shown first.
+
+    Returns
+    -------
+    str
+        One ``div.gmm-slider`` (the DOM contract above): controls, the first frame, every
+        distinct frame once in its JSON block, and the script.
     """
     unique: dict[bytes, int] = {}
     frame_of = [unique.setdefault(png, len(unique)) for png in frames]
