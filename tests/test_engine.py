@@ -6,6 +6,9 @@ covariance type, both E-step formulations, with and without sample weights, near
 from the origin. Then the invariances of the whole fit, as hypothesis properties: rescaling
 each feature, translating the data, scaling the sample weights, reordering the rows."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -114,6 +117,29 @@ def test_formulations_agree_through_a_fit(tiny_chunks, covariance_type, formulat
                                results[other].mixture.covariances, rtol=1e-8)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_tied_shared_term_from_the_scatter(tiny_chunks, weighted, offset):
+    # With the data's scatter given, the chunks leave out the shared quadratic term and its
+    # share of ln p(X) is -1/2 tr(Lambda S); ln p(x_n) still has it point by point.
+    X, theta, weight = problem("tied", 3, offset, weighted, seed=6)
+    shift = engine.data_shift(X, weight)
+    n_samples = float(N if weight is None else weight.sum())
+    scatter = engine.centred_moments(X, shift, weight)
+    log_marginal = np.empty(N)
+    log_resp = np.empty((N, 3))
+    for moments in (None, scatter):
+        log_likelihood, statistics = engine.em_iteration(
+            X, theta, shift, weight, n_samples, moments, log_resp, formulation="quadratic")
+        assert log_likelihood == pytest.approx(gmm.log_likelihood(X, theta, weight), rel=1e-10)
+        np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), atol=1e-9)
+        np.testing.assert_allclose(statistics.centred_second_moments, scatter, rtol=1e-9)
+    engine.em_iteration(X, theta, shift, weight, n_samples, scatter, None,
+                        with_statistics=False, log_marginal_out=log_marginal,
+                        formulation="quadratic")
+    np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-10)
+
+
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_chunked_methods_match_the_teaching_functions(tiny_chunks, covariance_type):
     X, theta, _ = problem(covariance_type, 3, 1e4, False, seed=2)
@@ -143,6 +169,62 @@ def test_chunk_pass_results_add(tiny_chunks):
     for name in ("counts", "sums", "moments"):
         np.testing.assert_allclose(sum(getattr(p, name) for p in parts), getattr(whole, name),
                                    rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_results_do_not_depend_on_the_number_of_threads(tiny_chunks, covariance_type,
+                                                        monkeypatch):
+    # A fixed chunk partition, reduced in chunk order: 1, 2 and 3 threads give the same
+    # bits (on a few hundred chunks, any other order of the sums changes the last bits).
+    rng = np.random.default_rng(5)
+    theta = random_mixture(rng, covariance_type, 3, 3)
+    X, _ = gmm.sample(theta, 2000, random_state=rng)
+    weight = rng.uniform(0.2, 3.0, size=len(X))
+    threads_seen = set()
+    original = engine.chunk_pass
+
+    def recording(*args, **kwargs):
+        threads_seen.add(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "chunk_pass", recording)
+    fits = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setenv(engine.THREADS_VARIABLE, str(threads))
+        threads_seen.clear()
+        fits[threads] = gmm.em(X, theta, sample_weight=weight, tol=0.0, max_iter=3)
+        # The passes really ran on that many threads (the main thread only adds).
+        workers = {name for name in threads_seen if name.startswith("gmm-engine")}
+        assert len(workers) == (0 if threads == 1 else threads)
+    for threads in (2, 3):
+        assert fits[threads].log_likelihoods == fits[1].log_likelihoods
+        for name in ("weights", "means", "covariances"):
+            np.testing.assert_array_equal(getattr(fits[threads].mixture, name),
+                                          getattr(fits[1].mixture, name))
+        np.testing.assert_array_equal(fits[threads].log_resp, fits[1].log_resp)
+        np.testing.assert_array_equal(fits[threads].labels, fits[1].labels)
+
+
+def test_the_number_of_threads_is_checked(monkeypatch):
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "0")
+    with pytest.raises(ValueError, match="GMM_NUM_THREADS must be a positive integer"):
+        engine.engine_threads()
+    monkeypatch.delenv(engine.THREADS_VARIABLE)
+    assert engine.engine_threads() == len(os.sched_getaffinity(0))
+
+
+def test_a_pass_off_the_main_thread_stays_on_its_thread(monkeypatch):
+    # A Dask task (or any thread of the user's) must not start threads of its own.
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "2")
+    names = []
+    monkeypatch.setattr(engine, "chunk_pass", lambda *a, _o=engine.chunk_pass, **k: (
+        names.append(threading.current_thread().name), _o(*a, **k))[1])
+    X, theta, _ = problem("full", 3, 0.0, False)
+    worker = threading.Thread(target=engine.e_step_chunked, args=(X, theta),
+                              kwargs={"labels": True}, name="user-thread")
+    worker.start()
+    worker.join()
+    assert names and set(names) == {"user-thread"}
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
