@@ -117,6 +117,29 @@ def test_formulations_agree_through_a_fit(tiny_chunks, covariance_type, formulat
                                results[other].mixture.covariances, rtol=1e-8)
 
 
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_the_floor_under_the_exponential_changes_nothing(tiny_chunks, covariance_type):
+    # Components so far apart that most l_nk - max_j l_nj are below the floor (-705).
+    X, theta, _ = problem(covariance_type, 3, 0.0, False, seed=7)
+    theta = theta.replace(means=theta.means * 200.0)
+    X, _ = gmm.sample(theta, N, random_state=7)
+    differences = gmm.log_responsibilities(X, theta)
+    assert np.mean(differences < engine._EXP_FLOOR) > 0.5
+    log_likelihood, statistics, log_resp, labels, _ = engine_iteration(X, theta, None, None)
+    assert log_likelihood == pytest.approx(gmm.log_likelihood(X, theta), rel=1e-10)
+    resp = gmm.responsibilities(X, theta)
+    expected = _sufficient_statistics(X, resp, covariance_type, None, statistics.shift)
+    np.testing.assert_allclose(statistics.counts, expected.counts, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(statistics.centred_sums, expected.centred_sums, rtol=1e-10,
+                               atol=1e-280)
+    np.testing.assert_array_equal(labels, differences.argmax(axis=1))
+    # The covariances, where a floor far above the normal range would show first (the far
+    # points' squared distances times their raised responsibilities).
+    new = _parameters_from_statistics(statistics, 0.0, frozenset(), theta)
+    reference = gmm.m_step(X, resp, covariance_type, 0.0)
+    np.testing.assert_allclose(new.covariances, reference.covariances, rtol=1e-9)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("offset", [0.0, 1e6])
 def test_tied_shared_term_from_the_scatter(tiny_chunks, weighted, offset):
