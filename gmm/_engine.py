@@ -81,6 +81,10 @@ _QUADRATIC_FEATURES_MAX_D = 16
 
 FORMULATIONS = ("quadratic", "factors")
 
+#: The largest ``(mu_k - c)^T Lambda_k (mu_k - c)`` for which the "accurate" formulation
+#: uses the quadratic features (see :func:`plan_e_step`).
+_QUADRATIC_OFFSET_MAX = 1e4
+
 #: The floor of ``l_nk - max_j l_nj`` before the exponential: above ``ln`` of the smallest
 #: normal double (-708.4), so every ``exp`` stays on numpy's vectorised path.
 _EXP_FLOOR = -705.0
@@ -354,6 +358,18 @@ def _factors_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
                      constant=constant)
 
 
+def _largest_offset(theta: Mixture, shift: np.ndarray) -> float:
+    """``max_k (mu_k - c)^T Lambda_k (mu_k - c)``: the squared Mahalanobis distance of the
+    farthest component mean from the centre, in that component's metric."""
+    kind = theta.kind
+    K, D = theta.n_components, theta.n_features
+    offsets = theta.means - shift
+    precisions = kind.engine_precisions(np.asarray(theta.precisions_cholesky), K, D)
+    if kind.engine_features == "squares":
+        return float(np.max(np.einsum("kd,kd->k", offsets**2, precisions)))
+    return float(np.max(np.einsum("kd,kde,ke->k", offsets, precisions, offsets)))
+
+
 def plan_e_step(theta: Mixture, shift, formulation: str | None = None) -> EStepPlan:
     """Everything the E-step needs from ``theta``, for data centred on ``shift``.
 
@@ -361,23 +377,31 @@ def plan_e_step(theta: Mixture, shift, formulation: str | None = None) -> EStepP
     ----------
     theta : Mixture
     shift : array_like, shape (D,)
-    formulation : {"quadratic", "factors"}, optional
-        Chosen by the number of features when not given (both give the same numbers).
+    formulation : {"quadratic", "factors", "accurate"}, optional
+        Chosen by the number of features when not given (both give the same numbers up to
+        rounding). ``"accurate"``: the quadratic features where their rounding is
+        negligible, else the factors. The quadratic expansion of the points near component
+        ``k`` cancels terms of size ``(mu_k - c)^T Lambda_k (mu_k - c)`` (a narrow
+        component far from the data's mean), so it loses about ``eps`` times that: below
+        ``_QUADRATIC_OFFSET_MAX = 1e4``, about ``1e-12`` in ``ln p``.
 
     Returns
     -------
     EStepPlan
     """
     shift = np.asarray(shift, dtype=np.float64)
-    if formulation is None:
-        many = theta.n_features > _QUADRATIC_FEATURES_MAX_D
-        formulation = "factors" if many and theta.kind.engine_features == "pairs" else (
-            "quadratic")
+    pairs = theta.kind.engine_features == "pairs"
+    if formulation is None or formulation == "accurate":
+        many = theta.n_features > _QUADRATIC_FEATURES_MAX_D and pairs
+        far = formulation == "accurate" and (
+            _largest_offset(theta, shift) > _QUADRATIC_OFFSET_MAX)
+        formulation = "factors" if many or far else "quadratic"
     if formulation == "quadratic":
         return _quadratic_plan(theta, shift)
     if formulation == "factors":
         return _factors_plan(theta, shift)
-    raise ValueError(f"formulation must be one of {FORMULATIONS}; got {formulation!r}.")
+    raise ValueError(f"formulation must be one of {(*FORMULATIONS, 'accurate')}; got "
+                     f"{formulation!r}.")
 
 
 # -- one chunk ---------------------------------------------------------------------------
@@ -696,14 +720,15 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
 
 
 def e_step_chunked(X: np.ndarray, theta: Mixture, *, log_resp=False, labels=False,
-                   log_marginal=False, formulation="factors"):
+                   log_marginal=False, formulation="accurate"):
     """The E-step alone over ``X`` (validated), keeping only what is asked for: memory
     ``O(N + chunk)`` for labels and ``ln p(x_n)``, ``O(N K)`` for the responsibilities.
 
-    By default with the factor products: each point's offset from a component is formed
-    before it is squared, so the values are accurate to rounding even for a narrow component
-    far from the data's mean (the quadratic features, fastest for EM with few features, lose
-    ``eps |x - c|^2 / sigma_k^2`` there).
+    By default the "accurate" formulation (:func:`plan_e_step`): the quadratic features,
+    fastest with few features, unless a narrow component far from the data's mean would
+    make them lose more than about ``1e-12``; there the factor products, which form each point's
+    offset from a component before squaring it, so that the values are accurate to
+    rounding.
 
     Returns
     -------

@@ -255,12 +255,13 @@ def em(
     else:
         n_iter = max_iter
     # A last E-step, so that the responsibilities and labels belong to the returned theta;
-    # by the formulation that predict uses, so that fit_predict and predict agree.
+    # by the formulation that predict uses, so that fit_predict and predict agree. Only
+    # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
     log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
     labels = np.empty(X.shape[0], dtype=np.intp)
     log_likelihoods.append(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False, labels_out=labels, formulation="factors")[0]
+                     with_statistics=False, labels_out=labels, formulation="accurate")[0]
     )
     if prior is not None:
         log_posteriors.append(log_likelihoods[-1] + log_prior(theta, prior))

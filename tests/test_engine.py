@@ -179,6 +179,26 @@ def test_chunked_methods_match_the_teaching_functions(tiny_chunks, covariance_ty
     np.testing.assert_allclose(log_resp, gmm.log_responsibilities(X, theta), atol=1e-9)
 
 
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("variance", [1.0, 1e-10])
+def test_the_accurate_formulation_is_accurate(tiny_chunks, covariance_type, variance):
+    # A component of variance 1e-10 (chapter 7's collapsed one) a distance 1 from the
+    # data's mean: the quadratic expansion would cancel terms of 1e10 (losing ~1e-6);
+    # the "accurate" choice takes the factors there and the quadratic features otherwise.
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(size=(40, 2)) * 3.0, 1.0 + 1e-5 * rng.normal(size=(13, 2))])
+    covariances = {"full": np.array([np.eye(2) * 9.0, np.eye(2) * variance]),
+                   "tied": np.eye(2) * variance, "diag": np.array([[9.0, 9.0], [variance] * 2]),
+                   "spherical": np.array([9.0, variance])}[covariance_type]
+    theta = gmm.Mixture([0.75, 0.25], [[0.0, 0.0], [1.0, 1.0]], covariances, covariance_type)
+    plan = engine.plan_e_step(theta, engine.data_shift(X), "accurate")
+    assert plan.formulation == ("factors" if variance < 1e-3 else "quadratic")
+    out = engine.e_step_chunked(X, theta, log_marginal=True, labels=True)
+    np.testing.assert_allclose(out["log_marginal"], gmm.log_marginal(X, theta), rtol=1e-12)
+    np.testing.assert_array_equal(out["labels"],
+                                  gmm.log_responsibilities(X, theta).argmax(axis=1))
+
+
 def test_chunk_pass_results_add(tiny_chunks):
     # Out-of-core passes add the per-chunk statistics: any split gives the same sums.
     X, theta, weight = problem("full", 3, 0.0, True, seed=3)
