@@ -81,6 +81,10 @@ _QUADRATIC_FEATURES_MAX_D = 16
 
 FORMULATIONS = ("quadratic", "factors")
 
+#: From this many features on, the factor formulation's second moments are one symmetric
+#: product per component (see :func:`_factor_moments`).
+_SYMMETRIC_PRODUCT_MIN_D = 48
+
 #: The largest ``(mu_k - c)^T Lambda_k (mu_k - c)`` for which the "accurate" formulation
 #: uses the quadratic features (see :func:`plan_e_step`).
 _QUADRATIC_OFFSET_MAX = 1e4
@@ -456,8 +460,10 @@ def _shifted_exp_in_place(log_joint: np.ndarray, largest: np.ndarray) -> np.ndar
 
 def _most_responsible(log_joint: np.ndarray, largest: np.ndarray) -> np.ndarray:
     """The first ``k`` with ``l_nk = max_j l_nj``, shape ``(n,)`` (``argmax`` over the
-    components); one comparison per component on contiguous rows, which is several times
-    faster than ``argmax`` along the strided first axis."""
+    components); for few components one comparison per component on contiguous rows,
+    2-3 times faster than ``argmax`` along the strided first axis (slower beyond ~16)."""
+    if log_joint.shape[0] > 16:
+        return log_joint.argmax(axis=0)
     labels = np.zeros(log_joint.shape[1], dtype=np.intp)
     for k in range(log_joint.shape[0] - 1, 0, -1):  # downwards: the first maximum wins
         labels[log_joint[k] == largest] = k
@@ -490,15 +496,27 @@ def _factor_log_joint(plan: EStepPlan, centred: np.ndarray) -> np.ndarray:
 
 
 def _factor_moments(resp: np.ndarray, centred: np.ndarray) -> np.ndarray:
-    """``sum_n gamma_nk (x_n - c)(x_n - c)^T`` for every ``k``, shape ``(K, D, D)``: rows
-    ``(k, d)`` of the left factor are ``gamma_k * x_d`` over the chunk. The upper rows give
-    the upper blocks; the lower rows only the lower-right block (the lower-left one is the
-    transpose of the upper-right)."""
+    """``sum_n gamma_nk (x_n - c)(x_n - c)^T`` for every ``k``, shape ``(K, D, D)``.
+
+    Up to ``_SYMMETRIC_PRODUCT_MIN_D`` features: rows ``(k, d)`` of the left factor are
+    ``gamma_k * x_d`` over the chunk; the upper rows give the upper blocks, the lower rows
+    only the lower-right block (the lower-left one is the transpose of the upper-right).
+    From there on, one symmetric product ``Y_k Y_k^T`` per component with
+    ``Y_k = (x_n - c)^T sqrt(gamma_nk)``, shape ``(D, n)``, which BLAS computes as a
+    symmetric rank-n update (half the flops of a general product; 1.7x faster at D = 64,
+    no faster at D = 32, measured)."""
     K, n = resp.shape
     D = centred.shape[1]
     h = D // 2
     moments = np.empty((K, D, D))
     chunk_t = np.ascontiguousarray(centred.T)
+    if D >= _SYMMETRIC_PRODUCT_MIN_D:
+        root = np.sqrt(resp)
+        scaled = np.empty((D, n))
+        for k in range(K):
+            np.multiply(chunk_t, root[k], out=scaled)
+            np.matmul(scaled, scaled.T, out=moments[k])  # scaled.T of scaled: syrk
+        return moments
     left1 = resp[:, None, :] * chunk_t[None, :h]
     left2 = resp[:, None, :] * chunk_t[None, h:]
     moments[:, :h, :] = (left1.reshape(K * h, n) @ centred).reshape(K, h, D)

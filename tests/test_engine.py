@@ -57,7 +57,8 @@ CASES = [
     pytest.param(kind, D, formulation, weighted, offset,
                  id=f"{kind}-D{D}-{formulation}-{'w' if weighted else 'u'}-{offset:g}")
     for kind in TYPES
-    for D, formulation in [(3, "quadratic"), (3, "factors"), (20, None)]
+    for D, formulation in [(3, "quadratic"), (3, "factors"), (20, None),
+                           (20, "factors-symmetric")]
     for weighted in (False, True)
     for offset in (0.0, 1e6)
 ]
@@ -65,7 +66,11 @@ CASES = [
 
 @pytest.mark.parametrize(("covariance_type", "D", "formulation", "weighted", "offset"), CASES)
 def test_one_iteration_matches_the_teaching_functions(tiny_chunks, covariance_type, D,
-                                                      formulation, weighted, offset):
+                                                      formulation, weighted, offset,
+                                                      monkeypatch):
+    if formulation == "factors-symmetric":  # the second moments as products Y_k Y_k^T
+        monkeypatch.setattr(engine, "_SYMMETRIC_PRODUCT_MIN_D", 1)
+        formulation = "factors"
     X, theta, weight = problem(covariance_type, D, offset, weighted)
     log_likelihood, statistics, log_resp, labels, log_marginal = engine_iteration(
         X, theta, weight, formulation)
