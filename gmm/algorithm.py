@@ -21,7 +21,7 @@ from .mstep import _check_fixed, _parameters_from_statistics
 from .prior import default_reg_covar, log_prior, resolve_prior
 from .stopping import STOPPING_RULES, is_converged
 
-__all__ = ["EMResult", "em", "e_step"]
+__all__ = ["EMResult", "em", "em_loop", "e_step"]
 
 def _check_not_collapsed(theta: Mixture, statistics, iteration: int) -> None:
     """Raise :class:`ComponentCollapseError` if a component of ``theta`` has collapsed
@@ -203,6 +203,53 @@ def em(
     if theta0.kind.statistics_layout == "pooled":  # constant across iterations
         tied_moments = centred_moments(X, shift, weight)
 
+    def e_pass(theta):  # eqs. (responsibility) and (sufficient-statistics), chunk by chunk
+        return em_iteration(X, theta, shift, weight, total_weight, tied_moments)
+
+    loop = em_loop(e_pass, theta0, tol=tol, max_iter=max_iter,
+                   reg_covar=reg_covar, stopping=stopping, fixed=fixed, prior=prior,
+                   keep_history=keep_history, verbose=verbose,
+                   verbose_interval=verbose_interval,
+                   previous_lower_bound=previous_lower_bound)
+    theta = loop.mixture
+    # A last E-step, so that the responsibilities and labels belong to the returned theta;
+    # by the formulation that predict uses, so that fit_predict and predict agree. Only
+    # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
+    log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    loop.log_likelihoods.append(
+        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
+                     with_statistics=False, labels_out=labels, formulation="accurate")[0]
+    )
+    if prior is not None:
+        loop.log_posteriors.append(loop.log_likelihoods[-1] + log_prior(theta, prior))
+    return dataclasses.replace(loop, log_resp=log_resp, labels=labels)
+
+
+def em_loop(e_pass, theta0: Mixture, *, tol, max_iter, reg_covar,
+            stopping="change", fixed=frozenset(), prior=None, keep_history=False, verbose=0,
+            verbose_interval=10, previous_lower_bound=-np.inf) -> EMResult:
+    """The EM iterations, whatever holds the data: ``e_pass(theta)`` returns
+    ``ln p(X | theta)`` and the sufficient statistics of the responsibilities under
+    ``theta`` (eq. :eq:`sufficient-statistics`), from an array in memory (:func:`em`) or
+    summed over row blocks (:func:`gmm.blocks.em_blocks`).
+
+    Parameters
+    ----------
+    e_pass : callable
+        ``theta -> (log_likelihood, SufficientStatistics)``.
+    theta0 : Mixture
+    tol, max_iter, reg_covar, stopping, fixed, prior, keep_history, verbose,
+    verbose_interval, previous_lower_bound
+        As in :func:`em` (validated by the caller; ``fixed`` a frozenset).
+
+    Returns
+    -------
+    EMResult
+        Without the last E-step: ``log_likelihoods`` (and ``log_posteriors``) end at
+        ``theta^(n_iter - 1)``; ``log_resp`` and ``labels`` are None. The caller adds the
+        final pass under the returned ``theta``.
+    """
     theta = theta0
     history = [theta] if keep_history else None
     log_likelihoods = []
@@ -215,11 +262,8 @@ def em(
     start = time.perf_counter()
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
-        # E-step and the M-step's sufficient statistics, eqs. (responsibility) and
-        # (sufficient-statistics); the same numbers as e_step + sufficient_statistics.
-        log_likelihood, statistics = em_iteration(
-            X, theta, shift, weight, total_weight, tied_moments
-        )
+        log_likelihood, statistics = e_pass(theta)
+        log_likelihood = float(log_likelihood)
         log_likelihoods.append(log_likelihood)
         objective = log_likelihood
         if prior is not None:
@@ -236,7 +280,7 @@ def em(
         _check_not_collapsed(theta, statistics, n_iter)
         if keep_history:
             history.append(theta)
-        lower_bound = objective / total_weight
+        lower_bound = objective / statistics.n_samples  # per point: sum_n w_n
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if verbose >= 1 and n_iter % verbose_interval == 0:
@@ -245,25 +289,13 @@ def em(
                 f"{objective_name} per point {lower_bound:.6f}\t change {change:.3g}",
                 flush=True,
             )
-        # Per point, as the rules' tol (the log posterior under a prior); the first entry is
-        # theta0's.
-        # A warm start continues the previous fit's sequence (scikit-learn's warm_start).
+        # Per point, as the rules' tol (the log posterior under a prior). A warm start
+        # continues the previous fit's sequence (scikit-learn's warm_start).
         recent = ([lower_bound_before] if np.isfinite(lower_bound_before) else []) + lower_bounds
         if is_converged(recent[-3:], tol, stopping):
             converged = True
             break
     else:
         n_iter = max_iter
-    # A last E-step, so that the responsibilities and labels belong to the returned theta;
-    # by the formulation that predict uses, so that fit_predict and predict agree. Only
-    # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
-    log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    log_likelihoods.append(
-        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False, labels_out=labels, formulation="accurate")[0]
-    )
-    if prior is not None:
-        log_posteriors.append(log_likelihoods[-1] + log_prior(theta, prior))
-    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, log_resp, history,
-                    labels, lower_bounds, log_posteriors)
+    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, None, history,
+                    None, lower_bounds, log_posteriors)

@@ -29,19 +29,16 @@ import mmap
 import numpy as np
 
 from ._engine import centred_moments, e_step_chunked, em_iteration
-from .algorithm import EMResult, _check_not_collapsed
+from .algorithm import em_loop
 from .covariance import get_covariance_type
 from .initialization import kmeans_plusplus
 from .mixture import Mixture
 from .mstep import (
     SufficientStatistics,
     _check_fixed,
-    _parameters_from_statistics,
     _sufficient_statistics,
-    means,
-    mixing_weights,
+    starting_mixture,
 )
-from .stopping import is_converged
 
 __all__ = [
     "is_row_blocked",
@@ -353,40 +350,39 @@ def _moments_result(block, weight, start):
 
 
 def em_blocks(passes, theta0: Mixture, *, tol=1e-3, max_iter=100, reg_covar=1e-6, fixed=(),
-              keep_history=False, stopping="change"):
-    """EM from ``theta0`` with every E-step a pass over the blocks (the loop of
-    :func:`gmm.em`, the statistics summed over blocks).
+              keep_history=False, stopping="change", verbose=0, verbose_interval=10,
+              previous_lower_bound=-np.inf):
+    """EM from ``theta0`` with every E-step a pass over the blocks: the loop of
+    :func:`gmm.em` (:func:`gmm.algorithm.em_loop`), the statistics summed over blocks.
+
+    Parameters
+    ----------
+    passes : LocalPasses or gmm._dask.DaskPasses
+        From :func:`passes_for`.
+    theta0 : Mixture
+    tol, max_iter, reg_covar, fixed, keep_history, stopping, verbose, verbose_interval,
+    previous_lower_bound
+        As in :func:`gmm.em` (without a prior: MAP-EM runs in memory).
 
     Returns
     -------
     EMResult
-        As :func:`gmm.em`, with ``log_resp`` None (it would be ``N x K``).
+        As :func:`gmm.em`, with ``log_resp`` and ``labels`` None (they would be ``N x K``
+        and ``N``).
     """
-
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
-    theta = theta0
-    history = [theta] if keep_history else None
-    log_likelihoods, lower_bounds = [], []
-    lower_bound = -np.inf
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        log_likelihood, statistics = passes.map_reduce(block_em_statistics, theta)
-        log_likelihoods.append(float(log_likelihood))
-        theta = _parameters_from_statistics(statistics, reg_covar, fixed, theta0)
-        _check_not_collapsed(theta, statistics, n_iter)
-        if keep_history:
-            history.append(theta)
-        lower_bound = log_likelihood / statistics.n_samples
-        lower_bounds.append(lower_bound)
-        if is_converged(lower_bounds[-3:], tol, stopping):
-            converged = True
-            break
-    else:
-        n_iter = max_iter
-    log_likelihoods.append(float(passes.map_reduce(block_em_statistics, theta, False)[0]))
-    return EMResult(theta, log_likelihoods, converged, n_iter, lower_bound, None, history,
-                    None, lower_bounds)
+
+    def e_pass(theta):
+        return passes.map_reduce(block_em_statistics, theta)
+
+    result = em_loop(e_pass, theta0, tol=tol, max_iter=max_iter,
+                     reg_covar=reg_covar, stopping=stopping, fixed=fixed,
+                     keep_history=keep_history, verbose=verbose,
+                     verbose_interval=verbose_interval,
+                     previous_lower_bound=previous_lower_bound)
+    result.log_likelihoods.append(
+        float(passes.map_reduce(block_em_statistics, result.mixture, False)[0]))
+    return result
 
 
 def _sample_indices(n_rows, size, rng):
@@ -463,14 +459,7 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
                                        max_iter=100, tol=1e-10)
             centres, _ = kmeans_blocks(passes, centres)
         statistics = passes.map_reduce(block_hard_statistics, centres, kind.name)[0]
-    estimated_means = means(statistics)
-    if weights is None:
-        weights = mixing_weights(statistics)
-    if covariances is None:
-        covariances = kind.estimate(statistics, estimated_means, reg_covar)
-    if means_ is None:
-        means_ = estimated_means
-    return Mixture(weights, means_, covariances, kind.name)
+    return starting_mixture(statistics, reg_covar, given)
 
 
 # -- looking at the Dask graph (chapter 9) -------------------------------------------------

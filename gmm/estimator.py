@@ -29,7 +29,7 @@ from .exceptions import (
 )
 from .initialization import INIT_METHODS, initial_responsibilities
 from .mixture import Mixture
-from .mstep import _map_parameters, _sufficient_statistics, means, mixing_weights
+from .mstep import _sufficient_statistics, starting_mixture
 from .prior import default_reg_covar, resolve_prior
 from .sampling import sample
 from .stopping import STOPPING_RULES
@@ -352,29 +352,13 @@ class GaussianMixture:
         kind = get_covariance_type(self.covariance_type)
         weights, means_, covariances = self._given_initial_values(X.shape[1])
         reg_covar = default_reg_covar(self.reg_covar, prior)
-        if weights is None or means_ is None or covariances is None:
-            resp = initial_responsibilities(
-                X, self.n_components, self.init_params, rng, sample_weight=weight
-            )
-            statistics = _sufficient_statistics(X, resp, kind.name, weight)
-            if prior is not None:
-                # The MAP M-step: a start from one point per component is then well posed.
-                start = _map_parameters(statistics, reg_covar, (), None, prior)
-                return Mixture(
-                    start.weights if weights is None else weights,
-                    start.means if means_ is None else means_,
-                    start.covariances if covariances is None else covariances,
-                    kind.name,
-                )
-            estimated_means = means(statistics)
-            if weights is None:
-                weights = mixing_weights(statistics)
-            if covariances is None:
-                # About the means of the initial responsibilities, as scikit-learn does.
-                covariances = kind.estimate(statistics, estimated_means, reg_covar)
-            if means_ is None:
-                means_ = estimated_means
-        return Mixture(weights, means_, covariances, kind.name)
+        if weights is not None and means_ is not None and covariances is not None:
+            return Mixture(weights, means_, covariances, kind.name)
+        resp = initial_responsibilities(
+            X, self.n_components, self.init_params, rng, sample_weight=weight
+        )
+        statistics = _sufficient_statistics(X, resp, kind.name, weight)
+        return starting_mixture(statistics, reg_covar, (weights, means_, covariances), prior)
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit by EM (``n_init`` starts, the best kept). Returns ``self``.
@@ -516,10 +500,11 @@ class GaussianMixture:
             theta0 = self.mixture_ if warm else blocks.initial_mixture(
                 passes, self.n_components, self.covariance_type, self.init_params, rng,
                 reg_covar, self._given_initial_values(n_features))
-            result = blocks.em_blocks(passes, theta0, tol=self.tol, max_iter=self.max_iter,
-                                      reg_covar=reg_covar,
-                                      keep_history=self.keep_history,
-                                      stopping=self.stopping)
+            result = blocks.em_blocks(
+                passes, theta0, tol=self.tol, max_iter=self.max_iter, reg_covar=reg_covar,
+                keep_history=self.keep_history, stopping=self.stopping, verbose=self.verbose,
+                verbose_interval=self.verbose_interval,
+                previous_lower_bound=self.lower_bound_ if warm else -np.inf)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if not best.converged and self.max_iter > 0:

@@ -248,6 +248,46 @@ def _map_parameters(statistics, reg_covar, fixed, current, prior):
     return Mixture(new_weights, new_means, new_covariances, statistics.covariance_type)
 
 
+def starting_mixture(statistics, reg_covar, given=(None, None, None), prior=None) -> Mixture:
+    """The start of EM: one M-step on the statistics of the initial responsibilities, the
+    user's given weights, means or covariances taking the place of the estimated ones.
+
+    The covariances are estimated about the means of those responsibilities, whatever means
+    are given (scikit-learn's rule); with a prior, the posterior mode (chapter 8), which is
+    well posed even for a start from one point per component.
+
+    Parameters
+    ----------
+    statistics : SufficientStatistics
+        Of the initial responsibilities (k-means, random, ...).
+    reg_covar : float
+    given : tuple of (ndarray or None)
+        The user's ``(weights, means, covariances)``; None where to estimate.
+    prior : ConjugatePrior, optional
+
+    Returns
+    -------
+    Mixture
+    """
+    weights, given_means, covariances = given
+    kind = get_covariance_type(statistics.covariance_type)
+    if prior is None:
+        estimated_means = means(statistics)
+        if weights is None:
+            weights = mixing_weights(statistics)
+        if covariances is None:
+            covariances = kind.estimate(statistics, estimated_means, reg_covar)
+    else:
+        estimated_means = map_means(statistics, prior)
+        if weights is None:
+            weights = map_weights(statistics, prior)
+        if covariances is None:
+            covariances = map_covariances(statistics, estimated_means, prior,
+                                          reg_covar=reg_covar)
+    return Mixture(weights, estimated_means if given_means is None else given_means,
+                   covariances, kind.name)
+
+
 def _check_fixed(fixed, current, covariance_type):
     fixed = frozenset([fixed] if isinstance(fixed, str) else fixed)
     unknown = fixed - set(_PARAMETERS)

@@ -7,6 +7,7 @@ of the items themselves.
 
 import subprocess
 import sys
+import warnings
 
 import dask
 import dask.array as da
@@ -184,3 +185,45 @@ def test_import_gmm_does_not_import_dask():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+
+# -- the EM loop is gmm.em's (gmm.algorithm.em_loop): its behaviour carries over --------------
+
+
+def _fit_quietly(model, source):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gmm.exceptions.ConvergenceWarning)
+        return model.fit(source)
+
+
+def test_block_warm_start_continues_like_the_in_memory_fit(small_blocks):
+    """warm_start with max_iter=1: each block fit is one more iteration of the same fit, its
+    convergence judged from the previous fit's lower bound, exactly as in memory."""
+    X, _ = data(False)
+    fits = {}
+    for name, source in (("memory", X), ("blocks", RowSliced(X))):
+        model = gmm.GaussianMixture(3, warm_start=True, max_iter=1, tol=1e-4,
+                                    **start("full"))
+        bounds = []
+        for _ in range(60):
+            bounds.append(_fit_quietly(model, source).lower_bound_)
+            if model.converged_:
+                break
+        fits[name] = (model.converged_, bounds)
+    assert fits["memory"][0] and fits["blocks"][0]
+    assert len(fits["blocks"][1]) == len(fits["memory"][1]) > 2
+    np.testing.assert_allclose(fits["blocks"][1], fits["memory"][1], rtol=1e-10)
+
+
+def test_block_fit_reports_progress_like_the_in_memory_fit(small_blocks, capsys):
+    X, _ = data(False)
+    lines = {}
+    for name, source in (("memory", X), ("blocks", RowSliced(X))):
+        model = gmm.GaussianMixture(3, verbose=1, verbose_interval=2, max_iter=6, tol=0.0,
+                                    covariance_type="diag", **start("diag"))
+        _fit_quietly(model, source)
+        lines[name] = [line.split("\t")[2] for line in capsys.readouterr().out.splitlines()
+                       if line.strip().startswith("Iteration")]
+    assert len(lines["blocks"]) == 3
+    assert lines["blocks"] == lines["memory"]

@@ -218,3 +218,31 @@ def test_params_protocol():
 def test_not_fitted():
     with pytest.raises(gmm.NotFittedError, match="not fitted"):
         gmm.GaussianMixture().predict([[0.0]])
+
+
+@pytest.mark.parametrize("prior", [None, "default"])
+@pytest.mark.parametrize("given", [(), ("means_init",), ("weights_init", "precisions_init")])
+def test_start_is_one_m_step_on_the_initial_responsibilities(prior, given):
+    """max_iter=0 returns the start: the M-step (gmm.m_step, the teaching function) on the
+    k-means responsibilities, with the given values in place of the estimated ones; the
+    covariances about the responsibilities' means whatever means are given."""
+    X = gmm.datasets.load_old_faithful()
+    values = {"weights_init": np.array([0.3, 0.7]),
+              "means_init": np.array([[2.0, 55.0], [4.5, 80.0]]),
+              "precisions_init": np.array([np.diag([4.0, 0.02]), np.diag([5.0, 0.03])])}
+    settings = {name: values[name] for name in given}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gmm.exceptions.ConvergenceWarning)
+        model = gmm.GaussianMixture(2, max_iter=0, random_state=3, prior=prior,
+                                    **settings).fit(X)
+    resp = gmm.initialization.initial_responsibilities(X, 2, "kmeans", random_state=3)
+    expected = gmm.m_step(X, resp, "full", prior=prior)
+    np.testing.assert_allclose(model.weights_, settings.get("weights_init",
+                                                          expected.weights), rtol=1e-12)
+    np.testing.assert_allclose(model.means_, settings.get("means_init", expected.means),
+                               rtol=1e-12)
+    if "precisions_init" in settings:
+        np.testing.assert_allclose(model.precisions_, settings["precisions_init"],
+                                   rtol=1e-12)
+    else:
+        np.testing.assert_allclose(model.covariances_, expected.covariances, rtol=1e-12)
