@@ -89,8 +89,9 @@ _SYMMETRIC_PRODUCT_MIN_D = 48
 #: uses the quadratic features (see :func:`plan_e_step`).
 _QUADRATIC_OFFSET_MAX = 1e4
 
-#: The floor of ``l_nk - max_j l_nj`` before the exponential: above ``ln`` of the smallest
-#: normal double (-708.4), so every ``exp`` stays on numpy's vectorised path.
+#: Below this ``l_nk - max_j l_nj`` the term ``exp(l_nk - max_j l_nj)`` is taken as 0 (see
+#: :func:`_shifted_exp_in_place`): above ``ln`` of the smallest normal double (-708.4), so
+#: every ``exp`` computed stays on numpy's vectorised path.
 _EXP_FLOOR = -705.0
 
 
@@ -448,13 +449,20 @@ def _shifted_exp_in_place(log_joint: np.ndarray, largest: np.ndarray) -> np.ndar
     (so ``ln p(x_n) = m_n + ln s_n`` and ``gamma_nk = exp(l_nk - m_n) / s_n``).
 
     Components run along the first axis so that the reductions over them are element-wise
-    operations on contiguous rows. Differences below ``_EXP_FLOOR`` are raised to it: an
-    ``exp`` whose result is subnormal or zero leaves the vectorised path and costs 20-50
-    times more (most entries, for well-separated components or many features), while
-    ``exp(_EXP_FLOOR) ~ 4e-307`` next to the largest term, 1, changes no sum ``s_n``."""
+    operations on contiguous rows. Terms ``exp(l_nk - m_n)`` below ``exp(_EXP_FLOOR)``
+    (~4e-307 of the largest term, 1, so that no sum ``s_n`` changes) are set to 0, as
+    ``exp`` itself does below ``e^-745``: an ``exp`` whose result is subnormal or zero
+    leaves numpy's vectorised path and costs 20-50 times more (most terms, for
+    well-separated components or many features), and subnormal responsibilities slow the
+    products of the statistics too."""
     np.subtract(log_joint, largest, out=log_joint)
-    np.maximum(log_joint, _EXP_FLOOR, out=log_joint)
-    np.exp(log_joint, out=log_joint)
+    if log_joint.min() < _EXP_FLOOR:  # one cheap reduction saves two passes otherwise
+        below = log_joint < _EXP_FLOOR
+        np.maximum(log_joint, _EXP_FLOOR, out=log_joint)
+        np.exp(log_joint, out=log_joint)
+        log_joint[below] = 0.0
+    else:
+        np.exp(log_joint, out=log_joint)
     return log_joint.sum(axis=0)
 
 
