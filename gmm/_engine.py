@@ -35,12 +35,14 @@ for the processor, and ``tests/test_engine.py`` keeps the two equal:
   every component: it cancels in the responsibilities, and its share of ``ln p(X)`` is
   ``-1/2 tr(Lambda S)`` with the scatter ``S = sum_n w_n (x_n - c)(x_n - c)^T``, which the
   fit computes once. So the chunks skip it unless ``ln p(x_n)`` itself is asked for.
-- A pass over the data runs its chunks on worker threads (:func:`engine_threads` of them),
-  each chunk a call of :func:`chunk_pass` with its own temporaries, BLAS held at one thread
-  meanwhile (one core per chunk: the chunks' thin products gain nothing from BLAS threads,
-  and two layers of threads would fight). The chunks are fixed by the data and the plan
-  alone, and their results are added in chunk order, so the numbers do not depend on the
-  number of threads: one thread and two give bit-identical fits.
+- A pass over the data runs its chunks on worker threads (:func:`engine_threads` of them:
+  by default every CPU for the factor products, one for the quadratic features, where
+  threads were slower), each chunk a call of :func:`chunk_pass` with its own temporaries,
+  BLAS held at one thread meanwhile (one core per chunk: the chunks' thin products gain
+  nothing from BLAS threads, and two layers of threads would fight). The chunks are fixed
+  by the data and the plan alone, and their results are added in chunk order, so the
+  numbers do not depend on the number of threads: one thread and two give bit-identical
+  fits.
 """
 
 from __future__ import annotations
@@ -101,13 +103,22 @@ _EXP_FLOOR = -705.0
 THREADS_VARIABLE = "GMM_NUM_THREADS"
 
 
-def engine_threads() -> int:
+def engine_threads(formulation: str = "factors") -> int:
     """The number of worker threads a pass over in-memory data uses.
 
     The environment variable ``GMM_NUM_THREADS`` when set (read at every pass, so it can
-    be changed at run time), else the CPUs this process may run on
-    (``os.sched_getaffinity``; ``os.cpu_count()`` where that does not exist). The results
-    do not depend on it (see the module docstring).
+    be changed at run time), for every pass. Else, for the factor formulation, the CPUs
+    this process may run on (``os.sched_getaffinity``; ``os.cpu_count()`` where that does
+    not exist), and one thread for the quadratic one: its chunks are many short numpy
+    calls that take turns at the interpreter lock, and two threads ran them at 0.67-0.85
+    times the speed of one (D <= 8), while the factor products are long BLAS calls (1.6-1.7
+    times faster on two threads at D = 32 and 64; measured on the 2-core machine of the
+    benchmark). The results do not depend on it (see the module docstring).
+
+    Parameters
+    ----------
+    formulation : {"factors", "quadratic"}, default "factors"
+        The plan's formulation.
 
     Returns
     -------
@@ -129,6 +140,8 @@ def engine_threads() -> int:
             raise ValueError(f"{THREADS_VARIABLE} must be a positive integer; got {value!r}. "
                              f"Unset it to use every available CPU.")
         return count
+    if formulation == "quadratic":
+        return 1
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not on Linux
@@ -163,11 +176,10 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _ordered_map(function, items):
-    """``map(function, items)`` with the calls spread over the worker threads; the results
-    come back in the order of ``items``, and at most two calls per thread are in flight
-    (so finished results waiting to be added stay few)."""
-    size = engine_threads()
+def _ordered_map(function, items, size):
+    """``map(function, items)`` with the calls spread over ``size`` worker threads; the
+    results come back in the order of ``items``, and at most two calls per thread are in
+    flight (so finished results waiting to be added stay few)."""
     # A pass called from another thread (a Dask task, a user's thread pool) stays on that
     # thread: it is already one of many, and BLAS's thread count is global to the process.
     if size == 1 or threading.current_thread() is not threading.main_thread():
@@ -723,7 +735,8 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
 
     with _OneBlasThread():
         # In chunk order, whichever thread computed each chunk.
-        for (start, stop), part in zip(bounds, _ordered_map(one_chunk, bounds), strict=True):
+        parts = _ordered_map(one_chunk, bounds, engine_threads(plan.formulation))
+        for (start, stop), part in zip(bounds, parts, strict=True):
             log_likelihood += part.log_likelihood
             if log_resp_out is not None:
                 log_resp_out[start:stop] = part.log_resp

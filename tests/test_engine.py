@@ -220,10 +220,14 @@ def test_chunk_pass_results_add(tiny_chunks):
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("formulation", engine.FORMULATIONS)
 def test_results_do_not_depend_on_the_number_of_threads(tiny_chunks, covariance_type,
-                                                        monkeypatch):
+                                                        formulation, monkeypatch):
     # A fixed chunk partition, reduced in chunk order: 1, 2 and 3 threads give the same
     # bits (on a few hundred chunks, any other order of the sums changes the last bits).
+    original_iteration = engine.em_iteration
+    monkeypatch.setattr(gmm.algorithm, "em_iteration", lambda *a, **k: original_iteration(
+        *a, **{**k, "formulation": formulation}))
     rng = np.random.default_rng(5)
     theta = random_mixture(rng, covariance_type, 3, 3)
     X, _ = gmm.sample(theta, 2000, random_state=rng)
@@ -258,7 +262,10 @@ def test_the_number_of_threads_is_checked(monkeypatch):
     with pytest.raises(ValueError, match="GMM_NUM_THREADS must be a positive integer"):
         engine.engine_threads()
     monkeypatch.delenv(engine.THREADS_VARIABLE)
-    assert engine.engine_threads() == len(os.sched_getaffinity(0))
+    assert engine.engine_threads("factors") == len(os.sched_getaffinity(0))
+    assert engine.engine_threads("quadratic") == 1
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "3")
+    assert engine.engine_threads("quadratic") == engine.engine_threads("factors") == 3
 
 
 def test_a_pass_off_the_main_thread_stays_on_its_thread(monkeypatch):
