@@ -28,11 +28,32 @@ for the processor, and ``tests/test_engine.py`` keeps the two equal:
   it on their own blocks and add the results (statistics about the same ``c`` add).
   Memory is a fixed chunk plus what the caller asks to keep (labels: ``N``; responsibilities:
   ``N K``).
+- The quadratic features are built transposed, ``Phi^T`` of shape ``(width, n)``: each
+  feature is then one contiguous row, and every product ``x_i x_j`` one vectorised
+  multiplication over the chunk (the row-major ``(n, width)`` layout writes strided columns).
+- For tied covariances the shared term ``-1/2 (x - c)^T Lambda (x - c)`` is the same for
+  every component: it cancels in the responsibilities, and its share of ``ln p(X)`` is
+  ``-1/2 tr(Lambda S)`` with the scatter ``S = sum_n w_n (x_n - c)(x_n - c)^T``, which the
+  fit computes once. So the chunks skip it unless ``ln p(x_n)`` itself is asked for.
+- A pass over the data runs its chunks on worker threads (:func:`engine_threads` of them:
+  by default every CPU for the factor products, one for the quadratic features, where
+  threads were slower), each chunk a call of :func:`chunk_pass` with its own temporaries,
+  BLAS held at one thread meanwhile (one core per chunk: the chunks' thin products gain
+  nothing from BLAS threads, and two layers of threads would fight). The chunks are fixed
+  by the data and the plan alone, and their results are added in chunk order, so the
+  numbers do not depend on the number of threads: one thread and two give bit-identical
+  fits.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -50,6 +71,7 @@ __all__ = [
     "e_step_chunked",
     "centred_moments",
     "data_shift",
+    "engine_threads",
 ]
 
 #: Target size in bytes of one chunk's largest temporary (small enough for a core's cache).
@@ -60,6 +82,132 @@ _CHUNK_BYTES = 1 << 18
 _QUADRATIC_FEATURES_MAX_D = 16
 
 FORMULATIONS = ("quadratic", "factors")
+
+#: From this many features on, the factor formulation's second moments are one symmetric
+#: product per component (see :func:`_factor_moments`).
+_SYMMETRIC_PRODUCT_MIN_D = 48
+
+#: The largest ``(mu_k - c)^T Lambda_k (mu_k - c)`` for which the "accurate" formulation
+#: uses the quadratic features (see :func:`plan_e_step`).
+_QUADRATIC_OFFSET_MAX = 1e4
+
+#: Below this ``l_nk - max_j l_nj`` the term ``exp(l_nk - max_j l_nj)`` is taken as 0 (see
+#: :func:`_shifted_exp_in_place`): above ``ln`` of the smallest normal double (-708.4), so
+#: every ``exp`` computed stays on numpy's vectorised path.
+_EXP_FLOOR = -705.0
+
+
+# -- threads -------------------------------------------------------------------------------
+
+#: The environment variable that overrides the number of worker threads of a pass.
+THREADS_VARIABLE = "GMM_NUM_THREADS"
+
+
+def engine_threads(formulation: str = "factors") -> int:
+    """The number of worker threads a pass over in-memory data uses.
+
+    The environment variable ``GMM_NUM_THREADS`` when set (read at every pass, so it can
+    be changed at run time), for every pass. Else, for the factor formulation, the CPUs
+    this process may run on (``os.sched_getaffinity``; ``os.cpu_count()`` where that does
+    not exist), and one thread for the quadratic one: its chunks are many short numpy
+    calls that take turns at the interpreter lock, and two threads ran them at 0.67-0.85
+    times the speed of one (D <= 8), while the factor products are long BLAS calls (1.6-1.7
+    times faster on two threads at D = 32 and 64; measured on the 2-core machine of the
+    benchmark). The results do not depend on it (see the module docstring).
+
+    Parameters
+    ----------
+    formulation : {"factors", "quadratic"}, default "factors"
+        The plan's formulation.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Raises
+    ------
+    ValueError
+        If ``GMM_NUM_THREADS`` is not a positive integer.
+    """
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer; got {value!r}. "
+                             f"Unset it to use every available CPU.")
+        return count
+    if formulation == "quadratic":
+        return 1
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_key = None
+
+
+def _worker_pool(size: int) -> ThreadPoolExecutor:
+    """One pool for the process, rebuilt when the number of threads changes or in a forked
+    child (which inherits the pool but not its threads)."""
+    global _pool, _pool_key
+    key = (size, os.getpid())
+    with _pool_lock:
+        if _pool is None or _pool_key != key:
+            if _pool is not None and _pool_key[1] == key[1]:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="gmm-engine")
+            _pool_key = key
+        return _pool
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (found once: finding them walks
+    the process's shared libraries)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _ordered_map(function, items, size):
+    """``map(function, items)`` with the calls spread over ``size`` worker threads; the
+    results come back in the order of ``items``, and at most two calls per thread are in
+    flight (so finished results waiting to be added stay few)."""
+    # A pass called from another thread (a Dask task, a user's thread pool) stays on that
+    # thread: it is already one of many, and BLAS's thread count is global to the process.
+    if size == 1 or threading.current_thread() is not threading.main_thread():
+        yield from map(function, items)
+        return
+    pool = _worker_pool(size)
+    items = iter(items)
+    pending = collections.deque(pool.submit(function, item)
+                                for item in itertools.islice(items, 2 * size))
+    while pending:
+        result = pending.popleft().result()
+        pending.extend(pool.submit(function, item) for item in itertools.islice(items, 1))
+        yield result
+
+
+class _OneBlasThread:
+    """BLAS at one thread for the duration of a pass (from the main thread only)."""
+
+    def __enter__(self):
+        self._limit = None
+        if threading.current_thread() is threading.main_thread():
+            self._limit = _blas_controller().limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self._limit is not None:
+            self._limit.restore_original_limits()
+        return False
 
 
 def chunk_rows(width: int, budget: int = _CHUNK_BYTES) -> int:
@@ -145,19 +293,22 @@ def _feature_width(n_features: int, features: str) -> int:
     return 1 + 2 * n_features
 
 
-def _features(centred: np.ndarray, features: str) -> np.ndarray:
-    n, D = centred.shape
-    phi = np.empty((n, _feature_width(D, features)))
-    phi[:, 0] = 1.0
-    phi[:, 1 : 1 + D] = centred
+def _features_transposed(X_chunk: np.ndarray, shift: np.ndarray, features: str):
+    """``Phi^T``, shape ``(width, n)``: the features of the centred rows as rows, so that
+    building each is one contiguous, vectorised operation; rows ``1 .. D`` are the centred
+    data ``(x_n - c)^T`` themselves."""
+    n, D = X_chunk.shape
+    phi = np.empty((_feature_width(D, features), n))
+    phi[0] = 1.0
+    centred = phi[1 : 1 + D]
+    np.subtract(X_chunk.T, shift[:, None], out=centred)
     if features == "pairs":
         position = 1 + D
         for i in range(D):
-            np.multiply(centred[:, i : i + 1], centred[:, i:],
-                        out=phi[:, position : position + D - i])
+            np.multiply(centred[i], centred[i:], out=phi[position : position + D - i])
             position += D - i
     elif features == "squares":
-        np.multiply(centred, centred, out=phi[:, 1 + D :])
+        np.multiply(centred, centred, out=phi[1 + D :])
     return phi
 
 
@@ -224,6 +375,18 @@ def _factors_plan(theta: Mixture, shift: np.ndarray) -> EStepPlan:
                      constant=constant)
 
 
+def _largest_offset(theta: Mixture, shift: np.ndarray) -> float:
+    """``max_k (mu_k - c)^T Lambda_k (mu_k - c)``: the squared Mahalanobis distance of the
+    farthest component mean from the centre, in that component's metric."""
+    kind = theta.kind
+    K, D = theta.n_components, theta.n_features
+    offsets = theta.means - shift
+    precisions = kind.engine_precisions(np.asarray(theta.precisions_cholesky), K, D)
+    if kind.engine_features == "squares":
+        return float(np.max(np.einsum("kd,kd->k", offsets**2, precisions)))
+    return float(np.max(np.einsum("kd,kde,ke->k", offsets, precisions, offsets)))
+
+
 def plan_e_step(theta: Mixture, shift, formulation: str | None = None) -> EStepPlan:
     """Everything the E-step needs from ``theta``, for data centred on ``shift``.
 
@@ -231,23 +394,31 @@ def plan_e_step(theta: Mixture, shift, formulation: str | None = None) -> EStepP
     ----------
     theta : Mixture
     shift : array_like, shape (D,)
-    formulation : {"quadratic", "factors"}, optional
-        Chosen by the number of features when not given (both give the same numbers).
+    formulation : {"quadratic", "factors", "accurate"}, optional
+        Chosen by the number of features when not given (both give the same numbers up to
+        rounding). ``"accurate"``: the quadratic features where their rounding is
+        negligible, else the factors. The quadratic expansion of the points near component
+        ``k`` cancels terms of size ``(mu_k - c)^T Lambda_k (mu_k - c)`` (a narrow
+        component far from the data's mean), so it loses about ``eps`` times that: below
+        ``_QUADRATIC_OFFSET_MAX = 1e4``, about ``1e-12`` in ``ln p``.
 
     Returns
     -------
     EStepPlan
     """
     shift = np.asarray(shift, dtype=np.float64)
-    if formulation is None:
-        many = theta.n_features > _QUADRATIC_FEATURES_MAX_D
-        formulation = "factors" if many and theta.kind.engine_features == "pairs" else (
-            "quadratic")
+    pairs = theta.kind.engine_features == "pairs"
+    if formulation is None or formulation == "accurate":
+        many = theta.n_features > _QUADRATIC_FEATURES_MAX_D and pairs
+        far = formulation == "accurate" and (
+            _largest_offset(theta, shift) > _QUADRATIC_OFFSET_MAX)
+        formulation = "factors" if many or far else "quadratic"
     if formulation == "quadratic":
         return _quadratic_plan(theta, shift)
     if formulation == "factors":
         return _factors_plan(theta, shift)
-    raise ValueError(f"formulation must be one of {FORMULATIONS}; got {formulation!r}.")
+    raise ValueError(f"formulation must be one of {(*FORMULATIONS, 'accurate')}; got "
+                     f"{formulation!r}.")
 
 
 # -- one chunk ---------------------------------------------------------------------------
@@ -283,20 +454,40 @@ class ChunkResult:
     log_marginal: np.ndarray | None = None
 
 
-def _normalise_in_place(log_joint: np.ndarray) -> np.ndarray:
-    """Turn ``(K, n)`` log joint densities into responsibilities in place; return
-    ``ln p(x_n)``, shape ``(n,)`` (log-sum-exp, eq. :eq:`log-sum-exp`).
+def _shifted_exp_in_place(log_joint: np.ndarray, largest: np.ndarray) -> np.ndarray:
+    """Log-sum-exp over the components (eq. :eq:`log-sum-exp`) of ``(K, n)`` log joint
+    densities ``l_nk`` with ``m_n = max_k l_nk`` (``largest``), in place: ``log_joint``
+    becomes ``exp(l_nk - m_n)``; returns ``s_n = sum_k exp(l_nk - m_n)``, shape ``(n,)``
+    (so ``ln p(x_n) = m_n + ln s_n`` and ``gamma_nk = exp(l_nk - m_n) / s_n``).
 
     Components run along the first axis so that the reductions over them are element-wise
-    operations on contiguous rows."""
-    largest = log_joint.max(axis=0)
+    operations on contiguous rows. Terms ``exp(l_nk - m_n)`` below ``exp(_EXP_FLOOR)``
+    (~4e-307 of the largest term, 1, so that no sum ``s_n`` changes) are set to 0, as
+    ``exp`` itself does below ``e^-745``: an ``exp`` whose result is subnormal or zero
+    leaves numpy's vectorised path and costs 20-50 times more (most terms, for
+    well-separated components or many features), and subnormal responsibilities slow the
+    products of the statistics too."""
     np.subtract(log_joint, largest, out=log_joint)
-    np.exp(log_joint, out=log_joint)
-    total = log_joint.sum(axis=0)
-    np.divide(log_joint, total, out=log_joint)
-    np.log(total, out=total)
-    total += largest
-    return total
+    if log_joint.min() < _EXP_FLOOR:  # one cheap reduction saves two passes otherwise
+        below = log_joint < _EXP_FLOOR
+        np.maximum(log_joint, _EXP_FLOOR, out=log_joint)
+        np.exp(log_joint, out=log_joint)
+        log_joint[below] = 0.0
+    else:
+        np.exp(log_joint, out=log_joint)
+    return log_joint.sum(axis=0)
+
+
+def _most_responsible(log_joint: np.ndarray, largest: np.ndarray) -> np.ndarray:
+    """The first ``k`` with ``l_nk = max_j l_nj``, shape ``(n,)`` (``argmax`` over the
+    components); for few components one comparison per component on contiguous rows,
+    2-3 times faster than ``argmax`` along the strided first axis (slower beyond ~16)."""
+    if log_joint.shape[0] > 16:
+        return log_joint.argmax(axis=0)
+    labels = np.zeros(log_joint.shape[1], dtype=np.intp)
+    for k in range(log_joint.shape[0] - 1, 0, -1):  # downwards: the first maximum wins
+        labels[log_joint[k] == largest] = k
+    return labels
 
 
 def _factor_log_joint(plan: EStepPlan, centred: np.ndarray) -> np.ndarray:
@@ -325,15 +516,27 @@ def _factor_log_joint(plan: EStepPlan, centred: np.ndarray) -> np.ndarray:
 
 
 def _factor_moments(resp: np.ndarray, centred: np.ndarray) -> np.ndarray:
-    """``sum_n gamma_nk (x_n - c)(x_n - c)^T`` for every ``k``, shape ``(K, D, D)``: rows
-    ``(k, d)`` of the left factor are ``gamma_k * x_d`` over the chunk. The upper rows give
-    the upper blocks; the lower rows only the lower-right block (the lower-left one is the
-    transpose of the upper-right)."""
+    """``sum_n gamma_nk (x_n - c)(x_n - c)^T`` for every ``k``, shape ``(K, D, D)``.
+
+    Up to ``_SYMMETRIC_PRODUCT_MIN_D`` features: rows ``(k, d)`` of the left factor are
+    ``gamma_k * x_d`` over the chunk; the upper rows give the upper blocks, the lower rows
+    only the lower-right block (the lower-left one is the transpose of the upper-right).
+    From there on, one symmetric product ``Y_k Y_k^T`` per component with
+    ``Y_k = (x_n - c)^T sqrt(gamma_nk)``, shape ``(D, n)``, which BLAS computes as a
+    symmetric rank-n update (half the flops of a general product; 1.7x faster at D = 64,
+    no faster at D = 32, measured)."""
     K, n = resp.shape
     D = centred.shape[1]
     h = D // 2
     moments = np.empty((K, D, D))
     chunk_t = np.ascontiguousarray(centred.T)
+    if D >= _SYMMETRIC_PRODUCT_MIN_D:
+        root = np.sqrt(resp)
+        scaled = np.empty((D, n))
+        for k in range(K):
+            np.multiply(chunk_t, root[k], out=scaled)
+            np.matmul(scaled, scaled.T, out=moments[k])  # scaled.T of scaled: syrk
+        return moments
     left1 = resp[:, None, :] * chunk_t[None, :h]
     left2 = resp[:, None, :] * chunk_t[None, h:]
     moments[:, :h, :] = (left1.reshape(K * h, n) @ centred).reshape(K, h, D)
@@ -347,7 +550,7 @@ def _factor_moments(resp: np.ndarray, centred: np.ndarray) -> np.ndarray:
 def _moments_from_features(T: np.ndarray, D: int, features: str) -> np.ndarray:
     """Second moments from the ``(K, width)`` feature statistics ``Gamma^T Phi``."""
     if features == "pairs":
-        rows, cols = np.triu_indices(D)
+        rows, cols = _upper_triangle(D)
         moments = np.empty((T.shape[0], D, D))
         moments[:, rows, cols] = T[:, 1 + D :]
         moments[:, cols, rows] = T[:, 1 + D :]
@@ -355,9 +558,16 @@ def _moments_from_features(T: np.ndarray, D: int, features: str) -> np.ndarray:
     return T[:, 1 + D :].copy()
 
 
+@functools.cache
+def _upper_triangle(D: int):
+    """``np.triu_indices(D)``, in the order of the pair features (made once per ``D``)."""
+    return np.triu_indices(D)
+
+
 def chunk_pass(plan: EStepPlan, X_chunk: np.ndarray, weight_chunk=None, *,
                statistics: bool = True, moments: bool = True, log_resp: bool = False,
-               labels: bool = False, log_marginal: bool = False) -> ChunkResult:
+               labels: bool = False, log_marginal: bool = False,
+               shared_term: bool = True) -> ChunkResult:
     """The E-step of one chunk of rows and its share of the M-step's statistics.
 
     A pure function of the chunk, the plan (``theta`` and the shift ``c``) and the chunk's
@@ -379,56 +589,75 @@ def chunk_pass(plan: EStepPlan, X_chunk: np.ndarray, weight_chunk=None, *,
         data's scatter already).
     log_resp, labels, log_marginal : bool, default False
         Also return ``ln gamma(z_nk)``, the most responsible component, ``ln p(x_n)``.
+    shared_term : bool, default True
+        Quadratic plans of tied covariances: include the term
+        ``-1/2 (x - c)^T Lambda (x - c)`` shared by every component in ``log_likelihood``.
+        False leaves it out (the caller adds ``-1/2 tr(Lambda S)`` from the scatter ``S``);
+        the responsibilities do not depend on it, and ``log_marginal`` always has it.
 
     Returns
     -------
     ChunkResult
     """
-    centred = np.subtract(X_chunk, plan.shift, dtype=np.float64)
     D = plan.n_features
-    phi = None
+    kind = plan.kind
+    phi = centred_t = None
     if plan.formulation == "factors":
+        centred = np.subtract(X_chunk, plan.shift, dtype=np.float64)
         joint = _factor_log_joint(plan, centred)
     else:
-        phi = _features(centred, plan.kind.engine_features)
-        joint = plan.coefficients @ phi.T  # (K, n): log joint densities
-        if plan.shared_factor is not None:
-            y = centred @ plan.shared_factor
-            joint -= 0.5 * np.einsum("nd,nd->n", y, y)
+        phi = _features_transposed(X_chunk, plan.shift, kind.engine_features)
+        centred_t = phi[1 : 1 + D]  # (D, n)
+        joint = plan.coefficients @ phi  # (K, n): log joint densities
+    shared = None
+    if plan.shared_factor is not None and (shared_term or log_marginal):
+        y = plan.shared_factor.T @ centred_t
+        shared = -0.5 * np.einsum("dn,dn->n", y, y)
     result = ChunkResult(0.0)
-    if labels:
-        result.labels = joint.argmax(axis=0)
     if log_resp:  # in log space, exact for tiny responsibilities
         result.log_resp = joint.T.copy()
-    marginal = _normalise_in_place(joint)  # joint now holds the responsibilities
+    largest = joint.max(axis=0)
+    if labels:
+        result.labels = _most_responsible(joint, largest)
+    total = _shifted_exp_in_place(joint, largest)  # joint holds exp(l - max) from here
+    marginal = np.log(total)
+    marginal += largest  # ln p(x_n), without the shared term if there is one
     if log_resp:
         result.log_resp -= marginal[:, None]
-    if log_marginal:
+    if shared is not None:
+        with_shared = marginal + shared
+        if log_marginal:
+            result.log_marginal = with_shared
+        if shared_term:
+            marginal = with_shared
+    elif log_marginal:
         result.log_marginal = marginal.copy()
-    if weight_chunk is None:
-        result.log_likelihood = float(marginal.sum())
-    else:
-        result.log_likelihood = float(weight_chunk @ marginal)
-        joint *= weight_chunk
+    result.log_likelihood = float(marginal.sum() if weight_chunk is None
+                                  else weight_chunk @ marginal)
     if not statistics:
         return result
+    # gamma_nk w_n = exp(l_nk - m_n) (w_n / s_n): one multiplier per point.
+    scale = np.divide(1.0 if weight_chunk is None else weight_chunk, total)
+    joint *= scale
     resp = joint
-    kind = plan.kind
     pooled = kind.statistics_layout == "pooled"
     if phi is not None:
-        T = resp @ phi
+        T = resp @ phi.T
         result.counts = T[:, 0].copy()
         result.sums = T[:, 1 : 1 + D].copy()
         if moments and not pooled:
             result.moments = _moments_from_features(T, D, kind.engine_features)
-    else:
-        result.counts = resp.sum(axis=1)
-        result.sums = resp @ centred
-        if moments and kind.statistics_layout == "diagonals":
-            result.moments = resp @ (centred * centred)
-        elif moments and not pooled:
-            result.moments = kind.moments_from_full(_factor_moments(resp, centred))
-    if moments and pooled:  # the data's own scatter
+        if moments and pooled:  # the data's own scatter
+            weighted = centred_t if weight_chunk is None else centred_t * weight_chunk
+            result.moments = weighted @ centred_t.T
+        return result
+    result.counts = resp.sum(axis=1)
+    result.sums = resp @ centred
+    if moments and kind.statistics_layout == "diagonals":
+        result.moments = resp @ (centred * centred)
+    elif moments and not pooled:
+        result.moments = kind.moments_from_full(_factor_moments(resp, centred))
+    elif moments and pooled:
         weighted = centred if weight_chunk is None else centred * weight_chunk[:, None]
         result.moments = weighted.T @ centred
     return result
@@ -437,10 +666,20 @@ def chunk_pass(plan: EStepPlan, X_chunk: np.ndarray, weight_chunk=None, *,
 # -- whole passes --------------------------------------------------------------------------
 
 
+def _shared_log_likelihood(plan: EStepPlan, scatter: np.ndarray) -> float:
+    """``sum_n w_n (-1/2 (x_n - c)^T Lambda (x_n - c)) = -1/2 tr(P^T S P)`` for the shared
+    factor ``P`` (``Lambda = P P^T``) and the scatter ``S`` about ``c``."""
+    P = plan.shared_factor
+    return -0.5 * float(np.einsum("de,de->", scatter @ P, P))
+
+
 def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_samples,
                  tied_moments=None, log_resp_out=None, with_statistics=True, *,
                  labels_out=None, log_marginal_out=None, formulation=None):
     """One E-step and the statistics of the following M-step, chunk by chunk.
+
+    The chunks run on :func:`engine_threads` worker threads when called from the main
+    thread (see the module docstring); the result does not depend on their number.
 
     Parameters
     ----------
@@ -478,29 +717,38 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
     rows = plan.rows
     pooled = theta.kind.statistics_layout == "pooled"
     need_moments = with_statistics and not (pooled and tied_moments is not None)
-    log_likelihood = 0.0
+    # The shared term's share of ln p(X) from the scatter (once) rather than every point.
+    from_scatter = plan.shared_factor is not None and tied_moments is not None
+    log_likelihood = _shared_log_likelihood(plan, tied_moments) if from_scatter else 0.0
     counts, sums = np.zeros(K), np.zeros((K, D))
     moments = None
-    for start in range(0, N, rows):
-        stop = min(start + rows, N)
-        part = chunk_pass(
+    bounds = [(start, min(start + rows, N)) for start in range(0, N, rows)]
+
+    def one_chunk(span):
+        start, stop = span
+        return chunk_pass(
             plan, X[start:stop], None if weight is None else weight[start:stop],
             statistics=with_statistics, moments=need_moments,
             log_resp=log_resp_out is not None, labels=labels_out is not None,
-            log_marginal=log_marginal_out is not None,
+            log_marginal=log_marginal_out is not None, shared_term=not from_scatter,
         )
-        log_likelihood += part.log_likelihood
-        if log_resp_out is not None:
-            log_resp_out[start:stop] = part.log_resp
-        if labels_out is not None:
-            labels_out[start:stop] = part.labels
-        if log_marginal_out is not None:
-            log_marginal_out[start:stop] = part.log_marginal
-        if with_statistics:
-            counts += part.counts
-            sums += part.sums
-            if need_moments:
-                moments = part.moments if moments is None else moments + part.moments
+
+    with _OneBlasThread():
+        # In chunk order, whichever thread computed each chunk.
+        parts = _ordered_map(one_chunk, bounds, engine_threads(plan.formulation))
+        for (start, stop), part in zip(bounds, parts, strict=True):
+            log_likelihood += part.log_likelihood
+            if log_resp_out is not None:
+                log_resp_out[start:stop] = part.log_resp
+            if labels_out is not None:
+                labels_out[start:stop] = part.labels
+            if log_marginal_out is not None:
+                log_marginal_out[start:stop] = part.log_marginal
+            if with_statistics:
+                counts += part.counts
+                sums += part.sums
+                if need_moments:
+                    moments = part.moments if moments is None else moments + part.moments
     if not with_statistics:
         return float(log_likelihood), None
     if not need_moments:
@@ -511,14 +759,15 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
 
 
 def e_step_chunked(X: np.ndarray, theta: Mixture, *, log_resp=False, labels=False,
-                   log_marginal=False, formulation="factors"):
+                   log_marginal=False, formulation="accurate"):
     """The E-step alone over ``X`` (validated), keeping only what is asked for: memory
     ``O(N + chunk)`` for labels and ``ln p(x_n)``, ``O(N K)`` for the responsibilities.
 
-    By default with the factor products: each point's offset from a component is formed
-    before it is squared, so the values are accurate to rounding even for a narrow component
-    far from the data's mean (the quadratic features, fastest for EM with few features, lose
-    ``eps |x - c|^2 / sigma_k^2`` there).
+    By default the "accurate" formulation (:func:`plan_e_step`): the quadratic features,
+    fastest with few features, unless a narrow component far from the data's mean would
+    make them lose more than about ``1e-12``; there the factor products, which form each point's
+    offset from a component before squaring it, so that the values are accurate to
+    rounding.
 
     Returns
     -------

@@ -213,12 +213,13 @@ def em(
                    previous_lower_bound=previous_lower_bound)
     theta = loop.mixture
     # A last E-step, so that the responsibilities and labels belong to the returned theta;
-    # by the formulation that predict uses, so that fit_predict and predict agree.
+    # by the formulation that predict uses, so that fit_predict and predict agree. Only
+    # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
     log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
     labels = np.empty(X.shape[0], dtype=np.intp)
     loop.log_likelihoods.append(
         em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False, labels_out=labels, formulation="factors")[0]
+                     with_statistics=False, labels_out=labels, formulation="accurate")[0]
     )
     if prior is not None:
         loop.log_posteriors.append(loop.log_likelihoods[-1] + log_prior(theta, prior))

@@ -6,6 +6,9 @@ covariance type, both E-step formulations, with and without sample weights, near
 from the origin. Then the invariances of the whole fit, as hypothesis properties: rescaling
 each feature, translating the data, scaling the sample weights, reordering the rows."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -54,7 +57,8 @@ CASES = [
     pytest.param(kind, D, formulation, weighted, offset,
                  id=f"{kind}-D{D}-{formulation}-{'w' if weighted else 'u'}-{offset:g}")
     for kind in TYPES
-    for D, formulation in [(3, "quadratic"), (3, "factors"), (20, None)]
+    for D, formulation in [(3, "quadratic"), (3, "factors"), (20, None),
+                           (20, "factors-symmetric")]
     for weighted in (False, True)
     for offset in (0.0, 1e6)
 ]
@@ -62,7 +66,11 @@ CASES = [
 
 @pytest.mark.parametrize(("covariance_type", "D", "formulation", "weighted", "offset"), CASES)
 def test_one_iteration_matches_the_teaching_functions(tiny_chunks, covariance_type, D,
-                                                      formulation, weighted, offset):
+                                                      formulation, weighted, offset,
+                                                      monkeypatch):
+    if formulation == "factors-symmetric":  # the second moments as products Y_k Y_k^T
+        monkeypatch.setattr(engine, "_SYMMETRIC_PRODUCT_MIN_D", 1)
+        formulation = "factors"
     X, theta, weight = problem(covariance_type, D, offset, weighted)
     log_likelihood, statistics, log_resp, labels, log_marginal = engine_iteration(
         X, theta, weight, formulation)
@@ -115,6 +123,52 @@ def test_formulations_agree_through_a_fit(tiny_chunks, covariance_type, formulat
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
+def test_the_floor_under_the_exponential_changes_nothing(tiny_chunks, covariance_type):
+    # Components so far apart that most l_nk - max_j l_nj are below the floor (-705).
+    X, theta, _ = problem(covariance_type, 3, 0.0, False, seed=7)
+    theta = theta.replace(means=theta.means * 200.0)
+    X, _ = gmm.sample(theta, N, random_state=7)
+    differences = gmm.log_responsibilities(X, theta)
+    assert np.mean(differences < engine._EXP_FLOOR) > 0.5
+    log_likelihood, statistics, log_resp, labels, _ = engine_iteration(X, theta, None, None)
+    assert log_likelihood == pytest.approx(gmm.log_likelihood(X, theta), rel=1e-10)
+    resp = gmm.responsibilities(X, theta)
+    expected = _sufficient_statistics(X, resp, covariance_type, None, statistics.shift)
+    np.testing.assert_allclose(statistics.counts, expected.counts, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(statistics.centred_sums, expected.centred_sums, rtol=1e-10,
+                               atol=1e-280)
+    np.testing.assert_array_equal(labels, differences.argmax(axis=1))
+    # The covariances, where a floor far above the normal range would show first (the far
+    # points' squared distances times their raised responsibilities).
+    new = _parameters_from_statistics(statistics, 0.0, frozenset(), theta)
+    reference = gmm.m_step(X, resp, covariance_type, 0.0)
+    np.testing.assert_allclose(new.covariances, reference.covariances, rtol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_tied_shared_term_from_the_scatter(tiny_chunks, weighted, offset):
+    # With the data's scatter given, the chunks leave out the shared quadratic term and its
+    # share of ln p(X) is -1/2 tr(Lambda S); ln p(x_n) still has it point by point.
+    X, theta, weight = problem("tied", 3, offset, weighted, seed=6)
+    shift = engine.data_shift(X, weight)
+    n_samples = float(N if weight is None else weight.sum())
+    scatter = engine.centred_moments(X, shift, weight)
+    log_marginal = np.empty(N)
+    log_resp = np.empty((N, 3))
+    for moments in (None, scatter):
+        log_likelihood, statistics = engine.em_iteration(
+            X, theta, shift, weight, n_samples, moments, log_resp, formulation="quadratic")
+        assert log_likelihood == pytest.approx(gmm.log_likelihood(X, theta, weight), rel=1e-10)
+        np.testing.assert_allclose(np.exp(log_resp), gmm.responsibilities(X, theta), atol=1e-9)
+        np.testing.assert_allclose(statistics.centred_second_moments, scatter, rtol=1e-9)
+    engine.em_iteration(X, theta, shift, weight, n_samples, scatter, None,
+                        with_statistics=False, log_marginal_out=log_marginal,
+                        formulation="quadratic")
+    np.testing.assert_allclose(log_marginal, gmm.log_marginal(X, theta), rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
 def test_chunked_methods_match_the_teaching_functions(tiny_chunks, covariance_type):
     X, theta, _ = problem(covariance_type, 3, 1e4, False, seed=2)
     model = gmm.GaussianMixture(3, covariance_type=covariance_type)
@@ -130,6 +184,26 @@ def test_chunked_methods_match_the_teaching_functions(tiny_chunks, covariance_ty
     np.testing.assert_allclose(log_resp, gmm.log_responsibilities(X, theta), atol=1e-9)
 
 
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("variance", [1.0, 1e-10])
+def test_the_accurate_formulation_is_accurate(tiny_chunks, covariance_type, variance):
+    # A component of variance 1e-10 (chapter 7's collapsed one) a distance 1 from the
+    # data's mean: the quadratic expansion would cancel terms of 1e10 (losing ~1e-6);
+    # the "accurate" choice takes the factors there and the quadratic features otherwise.
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(size=(40, 2)) * 3.0, 1.0 + 1e-5 * rng.normal(size=(13, 2))])
+    covariances = {"full": np.array([np.eye(2) * 9.0, np.eye(2) * variance]),
+                   "tied": np.eye(2) * variance, "diag": np.array([[9.0, 9.0], [variance] * 2]),
+                   "spherical": np.array([9.0, variance])}[covariance_type]
+    theta = gmm.Mixture([0.75, 0.25], [[0.0, 0.0], [1.0, 1.0]], covariances, covariance_type)
+    plan = engine.plan_e_step(theta, engine.data_shift(X), "accurate")
+    assert plan.formulation == ("factors" if variance < 1e-3 else "quadratic")
+    out = engine.e_step_chunked(X, theta, log_marginal=True, labels=True)
+    np.testing.assert_allclose(out["log_marginal"], gmm.log_marginal(X, theta), rtol=1e-12)
+    np.testing.assert_array_equal(out["labels"],
+                                  gmm.log_responsibilities(X, theta).argmax(axis=1))
+
+
 def test_chunk_pass_results_add(tiny_chunks):
     # Out-of-core passes add the per-chunk statistics: any split gives the same sums.
     X, theta, weight = problem("full", 3, 0.0, True, seed=3)
@@ -143,6 +217,69 @@ def test_chunk_pass_results_add(tiny_chunks):
     for name in ("counts", "sums", "moments"):
         np.testing.assert_allclose(sum(getattr(p, name) for p in parts), getattr(whole, name),
                                    rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("formulation", engine.FORMULATIONS)
+def test_results_do_not_depend_on_the_number_of_threads(tiny_chunks, covariance_type,
+                                                        formulation, monkeypatch):
+    # A fixed chunk partition, reduced in chunk order: 1, 2 and 3 threads give the same
+    # bits (on a few hundred chunks, any other order of the sums changes the last bits).
+    original_iteration = engine.em_iteration
+    monkeypatch.setattr(gmm.algorithm, "em_iteration", lambda *a, **k: original_iteration(
+        *a, **{**k, "formulation": formulation}))
+    rng = np.random.default_rng(5)
+    theta = random_mixture(rng, covariance_type, 3, 3)
+    X, _ = gmm.sample(theta, 2000, random_state=rng)
+    weight = rng.uniform(0.2, 3.0, size=len(X))
+    threads_seen = set()
+    original = engine.chunk_pass
+
+    def recording(*args, **kwargs):
+        threads_seen.add(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "chunk_pass", recording)
+    fits = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setenv(engine.THREADS_VARIABLE, str(threads))
+        threads_seen.clear()
+        fits[threads] = gmm.em(X, theta, sample_weight=weight, tol=0.0, max_iter=3)
+        # The passes really ran on that many threads (the main thread only adds).
+        workers = {name for name in threads_seen if name.startswith("gmm-engine")}
+        assert len(workers) == (0 if threads == 1 else threads)
+    for threads in (2, 3):
+        assert fits[threads].log_likelihoods == fits[1].log_likelihoods
+        for name in ("weights", "means", "covariances"):
+            np.testing.assert_array_equal(getattr(fits[threads].mixture, name),
+                                          getattr(fits[1].mixture, name))
+        np.testing.assert_array_equal(fits[threads].log_resp, fits[1].log_resp)
+        np.testing.assert_array_equal(fits[threads].labels, fits[1].labels)
+
+
+def test_the_number_of_threads_is_checked(monkeypatch):
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "0")
+    with pytest.raises(ValueError, match="GMM_NUM_THREADS must be a positive integer"):
+        engine.engine_threads()
+    monkeypatch.delenv(engine.THREADS_VARIABLE)
+    assert engine.engine_threads("factors") == len(os.sched_getaffinity(0))
+    assert engine.engine_threads("quadratic") == 1
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "3")
+    assert engine.engine_threads("quadratic") == engine.engine_threads("factors") == 3
+
+
+def test_a_pass_off_the_main_thread_stays_on_its_thread(monkeypatch):
+    # A Dask task (or any thread of the user's) must not start threads of its own.
+    monkeypatch.setenv(engine.THREADS_VARIABLE, "2")
+    names = []
+    monkeypatch.setattr(engine, "chunk_pass", lambda *a, _o=engine.chunk_pass, **k: (
+        names.append(threading.current_thread().name), _o(*a, **k))[1])
+    X, theta, _ = problem("full", 3, 0.0, False)
+    worker = threading.Thread(target=engine.e_step_chunked, args=(X, theta),
+                              kwargs={"labels": True}, name="user-thread")
+    worker.start()
+    worker.join()
+    assert names and set(names) == {"user-thread"}
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
