@@ -187,8 +187,9 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
         best = int(np.argmin(potentials))
         index = int(candidates[best])
         indices.append(index)
-        closest = trial[best].copy()  # a copy frees ``trial``
+        closest = trial[best].copy()
         closest[index] = 0.0
+        del trial  # before the next step's (J, N) array is built
     return np.asarray(indices)
 
 
