@@ -95,7 +95,7 @@ def nearest_centres(augmented: np.ndarray, squared_norms: np.ndarray, centers: n
     coefficients = _centre_coefficients(centers)
     labels = np.empty(N, dtype=np.intp)
     distances = np.empty(N) if with_distances else None
-    rows = chunk_rows(centers.shape[0])
+    rows = chunk_rows(max(centers.shape[0], 8))  # at most 4096 rows: unthreaded products
     for start in range(0, N, rows):
         stop = min(start + rows, N)
         partial = augmented[start:stop] @ coefficients
@@ -109,18 +109,19 @@ def nearest_centres(augmented: np.ndarray, squared_norms: np.ndarray, centers: n
 
 
 def _nearest_with(augmented: np.ndarray, squared_norms: np.ndarray, points: np.ndarray,
-                  closest: np.ndarray, weight: np.ndarray):
+                  closest: np.ndarray, weight: np.ndarray, keep: bool):
     """For each of a few centred points ``p_j``: ``min(closest_n, ||x_n - p_j||^2)``, shape
-    ``(J, N)``, and its weighted sum over the points, shape ``(J,)``.
+    ``(J, N)`` (``None`` unless ``keep``), and its weighted sum over the points, shape
+    ``(J,)``.
 
     The distances are one product per chunk, as in :func:`nearest_centres` (clipped at
     zero against rounding); chunks keep every pass in cache and each product below BLAS's
     threading threshold (threaded, this thin product ran 4x slower here)."""
     J, N = points.shape[0], augmented.shape[0]
     transposed = _centre_coefficients(points).T
-    nearest = np.empty((J, N))
+    nearest = np.empty((J, N)) if keep else None
     potentials = np.zeros(J)
-    rows = chunk_rows(J)
+    rows = chunk_rows(max(J, 8))  # at most 4096 rows: unthreaded products
     for start in range(0, N, rows):
         stop = min(start + rows, N)
         chunk = transposed @ augmented[start:stop].T
@@ -128,7 +129,8 @@ def _nearest_with(augmented: np.ndarray, squared_norms: np.ndarray, points: np.n
         np.maximum(chunk, 0.0, out=chunk)
         np.minimum(chunk, closest[start:stop], out=chunk)
         potentials += chunk @ weight[start:stop]
-        nearest[:, start:stop] = chunk
+        if keep:
+            nearest[:, start:stop] = chunk
     return nearest, potentials
 
 
@@ -169,7 +171,7 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
     first = _draw_index(rng, weight)
     indices = [first]
     closest, _ = _nearest_with(augmented, squared_norms, augmented[[first], :-1],
-                               np.full(n_samples, np.inf), weight)
+                               np.full(n_samples, np.inf), weight, True)
     closest = closest[0]
     closest[first] = 0.0  # exactly: the centre is never drawn again
     for _ in range(1, n_clusters):
@@ -182,14 +184,15 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
             draws = rng.uniform(size=n_local_trials) * cumulative[-1]
             candidates = np.minimum(np.searchsorted(cumulative, draws, side="right"),
                                     n_samples - 1)
-        trial, potentials = _nearest_with(augmented, squared_norms,
-                                          augmented[candidates, :-1], closest, weight)
-        best = int(np.argmin(potentials))
-        index = int(candidates[best])
+        if candidates.size > 1:  # the potentials first: no (J, N) array is kept
+            _, potentials = _nearest_with(augmented, squared_norms,
+                                          augmented[candidates, :-1], closest, weight, False)
+            candidates = candidates[[int(np.argmin(potentials))]]
+        index = int(candidates[0])
         indices.append(index)
-        closest = trial[best].copy()
+        closest = _nearest_with(augmented, squared_norms, augmented[[index], :-1], closest,
+                                weight, True)[0][0]
         closest[index] = 0.0
-        del trial  # before the next step's (J, N) array is built
     return np.asarray(indices)
 
 
