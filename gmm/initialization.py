@@ -3,6 +3,11 @@ starts."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._engine import chunk_rows, data_shift
@@ -64,8 +69,32 @@ def _centre_coefficients(centers: np.ndarray) -> np.ndarray:
     return coefficients
 
 
+#: Below this many rows the assignment runs on one thread (threads cost more than they save).
+_THREADED_ROWS = 16384
+
+
+@contextlib.contextmanager
+def _assignment_threads(n_rows: int):
+    """A pool of one worker per core for :func:`nearest_centres`, BLAS held at one thread
+    meanwhile (threadpoolctl; two threads each calling a threaded BLAS ran slower than one);
+    ``None`` (serial) for small data, one core, off the main thread or without
+    threadpoolctl."""
+    cores = os.cpu_count() or 1
+    if (n_rows < _THREADED_ROWS or cores < 2
+            or threading.current_thread() is not threading.main_thread()):
+        yield None
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield None
+        return
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(cores) as pool:
+        yield pool
+
+
 def nearest_centres(augmented: np.ndarray, squared_norms: np.ndarray, centers: np.ndarray,
-                    with_distances: bool = True):
+                    with_distances: bool = True, pool=None):
     """The nearest centre of every point and the squared distance to it, chunk by chunk:
     the assignment step of eq. :eq:`kmeans-objective`.
 
@@ -84,6 +113,8 @@ def nearest_centres(augmented: np.ndarray, squared_norms: np.ndarray, centers: n
     with_distances : bool, default True
         Without it the distances are ``None``: Lloyd's loop needs only the labels, and
         gathering the distances costs a quarter of the pass.
+    pool : concurrent.futures.ThreadPoolExecutor, optional
+        Workers that share the chunks (BLAS should be at one thread meanwhile).
 
     Returns
     -------
@@ -96,41 +127,71 @@ def nearest_centres(augmented: np.ndarray, squared_norms: np.ndarray, centers: n
     labels = np.empty(N, dtype=np.intp)
     distances = np.empty(N) if with_distances else None
     rows = chunk_rows(max(centers.shape[0], 8))  # at most 4096 rows: unthreaded products
-    for start in range(0, N, rows):
-        stop = min(start + rows, N)
-        partial = augmented[start:stop] @ coefficients
-        nearest = np.argmin(partial, axis=1, out=labels[start:stop])
-        if with_distances:
-            distances[start:stop] = partial[np.arange(stop - start), nearest]
+
+    def assign_rows(first: int, last: int):
+        # The chunks are the same whichever thread runs them: the labels do not depend on
+        # the number of threads.
+        for start in range(first, last, rows):
+            stop = min(start + rows, last)
+            partial = augmented[start:stop] @ coefficients
+            nearest = np.argmin(partial, axis=1, out=labels[start:stop])
+            if with_distances:
+                distances[start:stop] = partial[np.arange(stop - start), nearest]
+
+    _run(pool, assign_rows, *_split(list(range(0, N, rows)), N, pool))
     if with_distances:
         distances += squared_norms
         np.maximum(distances, 0.0, out=distances)
     return labels, distances
 
 
+def _split(starts: list, n_rows: int, pool):
+    """Chunk starts shared out over the workers: ``(first, last)`` row bounds per worker."""
+    workers = 1 if pool is None else min(os.cpu_count() or 1, len(starts))
+    cut = [starts[i] for i in np.linspace(0, len(starts), workers + 1, dtype=int)[:-1]]
+    return cut, cut[1:] + [n_rows]
+
+
+def _run(pool, function, firsts, lasts):
+    if pool is None or len(firsts) < 2:
+        for first, last in zip(firsts, lasts, strict=True):
+            function(first, last)
+    else:
+        list(pool.map(function, firsts, lasts))
+
+
 def _nearest_with(augmented: np.ndarray, squared_norms: np.ndarray, points: np.ndarray,
-                  closest: np.ndarray, weight: np.ndarray, keep: bool):
+                  closest: np.ndarray, weight: np.ndarray, keep: bool, pool=None):
     """For each of a few centred points ``p_j``: ``min(closest_n, ||x_n - p_j||^2)``, shape
     ``(J, N)`` (``None`` unless ``keep``), and its weighted sum over the points, shape
     ``(J,)``.
 
     The distances are one product per chunk, as in :func:`nearest_centres` (clipped at
     zero against rounding); chunks keep every pass in cache and each product below BLAS's
-    threading threshold (threaded, this thin product ran 4x slower here)."""
+    threading threshold (threaded, this thin product ran 4x slower here). The sums are
+    taken per chunk and added in chunk order, whichever worker ran the chunk."""
     J, N = points.shape[0], augmented.shape[0]
     transposed = _centre_coefficients(points).T
     nearest = np.empty((J, N)) if keep else None
-    potentials = np.zeros(J)
     rows = chunk_rows(max(J, 8))  # at most 4096 rows: unthreaded products
-    for start in range(0, N, rows):
-        stop = min(start + rows, N)
-        chunk = transposed @ augmented[start:stop].T
-        chunk += squared_norms[start:stop]
-        np.maximum(chunk, 0.0, out=chunk)
-        np.minimum(chunk, closest[start:stop], out=chunk)
-        potentials += chunk @ weight[start:stop]
-        if keep:
-            nearest[:, start:stop] = chunk
+    starts = list(range(0, N, rows))
+    parts = np.empty((len(starts), J))
+
+    def chunks(first: int, last: int):
+        for start in range(first, last, rows):
+            stop = min(start + rows, last)
+            chunk = transposed @ augmented[start:stop].T
+            chunk += squared_norms[start:stop]
+            np.maximum(chunk, 0.0, out=chunk)
+            np.minimum(chunk, closest[start:stop], out=chunk)
+            parts[start // rows] = chunk @ weight[start:stop]
+            if keep:
+                nearest[:, start:stop] = chunk
+
+    _run(pool, chunks, *_split(starts, N, pool))
+    potentials = np.zeros(J)
+    for part in parts:  # in chunk order
+        potentials += part
     return nearest, potentials
 
 
@@ -159,7 +220,7 @@ def default_local_trials(n_clusters: int) -> int:
 
 
 def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int, rng,
-              weight: np.ndarray, n_local_trials: int) -> np.ndarray:
+              weight: np.ndarray, n_local_trials: int, pool=None) -> np.ndarray:
     """Greedy k-means++ indices on centred data (``augmented = [x - c, 1]``).
 
     Each step draws ``n_local_trials`` candidates with probability proportional to weight
@@ -171,7 +232,7 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
     first = _draw_index(rng, weight)
     indices = [first]
     closest, _ = _nearest_with(augmented, squared_norms, augmented[[first], :-1],
-                               np.full(n_samples, np.inf), weight, True)
+                               np.full(n_samples, np.inf), weight, True, pool)
     closest = closest[0]
     closest[first] = 0.0  # exactly: the centre is never drawn again
     for _ in range(1, n_clusters):
@@ -186,12 +247,13 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
                                     n_samples - 1)
         if candidates.size > 1:  # the potentials first: no (J, N) array is kept
             _, potentials = _nearest_with(augmented, squared_norms,
-                                          augmented[candidates, :-1], closest, weight, False)
+                                          augmented[candidates, :-1], closest, weight, False,
+                                          pool)
             candidates = candidates[[int(np.argmin(potentials))]]
         index = int(candidates[0])
         indices.append(index)
         closest = _nearest_with(augmented, squared_norms, augmented[[index], :-1], closest,
-                                weight, True)[0][0]
+                                weight, True, pool)[0][0]
         closest[index] = 0.0
     return np.asarray(indices)
 
@@ -227,7 +289,8 @@ def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None,
     weight = np.ones(X.shape[0]) if weight is None else weight
     rng = check_random_state(random_state)
     augmented, squared_norms, _ = _centred_augmented(X, weight)
-    indices = _plusplus(augmented, squared_norms, n_clusters, rng, weight, trials)
+    with _assignment_threads(X.shape[0]) as pool:
+        indices = _plusplus(augmented, squared_norms, n_clusters, rng, weight, trials, pool)
     return np.array(X[indices], dtype=np.float64), indices
 
 
@@ -297,14 +360,24 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
     rng = check_random_state(random_state)
     augmented, squared_norms, shift = _centred_augmented(X, weight)
     centred = augmented[:, :-1]
-    seeds = _plusplus(augmented, squared_norms, n_clusters, rng, weight,
-                      default_local_trials(n_clusters))
-    centers = centred[seeds].copy()
     # The data are centred, so the mean of the squared norms is the total variance.
     threshold = tol * float(weight @ squared_norms) / (weight.sum() * X.shape[1])
+    with _assignment_threads(X.shape[0]) as pool:
+        seeds = _plusplus(augmented, squared_norms, n_clusters, rng, weight,
+                          default_local_trials(n_clusters), pool)
+        centers, labels, inertia = _lloyd(augmented, squared_norms, centred[seeds].copy(),
+                                          weight, threshold, max_iter, pool)
+    return centers + shift, labels, inertia
+
+
+def _lloyd(augmented, squared_norms, centers, weight, threshold, max_iter, pool):
+    """Lloyd's iterations from ``centers`` (centred): ``(centers, labels, inertia)``."""
+    centred = augmented[:, :-1]
+    n_clusters = centers.shape[0]
     labels = None
     for _ in range(max_iter):
-        new_labels, _ = nearest_centres(augmented, squared_norms, centers, with_distances=False)
+        new_labels, _ = nearest_centres(augmented, squared_norms, centers,
+                                        with_distances=False, pool=pool)
         if labels is not None and np.array_equal(new_labels, labels):
             break
         labels = new_labels
@@ -313,7 +386,7 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
         filled = totals > 0
         new_centers[filled] = sums[filled] / totals[filled, None]
         if not np.all(filled):
-            _, distances = nearest_centres(augmented, squared_norms, centers)
+            _, distances = nearest_centres(augmented, squared_norms, centers, pool=pool)
             for k in np.flatnonzero(~filled):
                 farthest = int(np.argmax(distances * weight))
                 new_centers[k] = centred[farthest]
@@ -323,9 +396,8 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
         centers = new_centers
         if moved <= threshold:
             break
-    labels, distances = nearest_centres(augmented, squared_norms, centers)
-    inertia = float(weight @ distances)
-    return centers + shift, labels, inertia
+    labels, distances = nearest_centres(augmented, squared_norms, centers, pool=pool)
+    return centers, labels, float(weight @ distances)
 
 
 def initial_responsibilities(X, n_components: int, method: str = "kmeans", random_state=None,

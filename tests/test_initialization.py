@@ -211,3 +211,32 @@ def test_kmeans_blocks_with_integer_weights_is_lloyd_on_repeated_rows():
             np.repeat(X, counts, axis=0))
         centres, _ = blocks.kmeans_blocks(passes, seeds, max_iter=300, tol=tol)
         np.testing.assert_allclose(centres, theirs.cluster_centers_, rtol=1e-10)
+
+
+def test_kmeans_on_worker_threads_is_the_serial_result(monkeypatch):
+    # 20000 rows: above the threaded threshold (on a machine with two or more cores the
+    # chunks are shared out); the same bits as one thread, and scikit-learn's Lloyd.
+    from gmm import initialization
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(20_000, 3)) + 4.0 * rng.normal(size=(7, 3))[rng.integers(0, 7, 20_000)]
+    threaded = gmm.kmeans(X, 7, random_state=3)
+    seeds_threaded = gmm.kmeans_plusplus(X, 7, random_state=3)[1]
+    np.testing.assert_array_equal(seeds_threaded, sklearn_plusplus(X, 7, 3))  # five chunks
+    monkeypatch.setattr(initialization, "_THREADED_ROWS", 10**9)
+    serial = gmm.kmeans(X, 7, random_state=3)
+    np.testing.assert_array_equal(seeds_threaded, gmm.kmeans_plusplus(X, 7, random_state=3)[1])
+    np.testing.assert_array_equal(threaded[1], serial[1])
+    np.testing.assert_array_equal(threaded[0], serial[0])
+    assert threaded[2] == serial[2]
+    theirs = KMeans(7, init=gmm.kmeans_plusplus(X, 7, random_state=3)[0], n_init=1,
+                    algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(threaded[1], theirs.labels_)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kmeans_plusplus_over_many_chunks_is_scikit_learns(seed):
+    # Uniform data (no clusters to make the choice easy), five chunks of the potentials.
+    X = np.random.default_rng(seed).uniform(size=(20_000, 2))
+    _, indices = gmm.kmeans_plusplus(X, 20, seed)
+    np.testing.assert_array_equal(indices, sklearn_plusplus(X, 20, seed))
