@@ -235,8 +235,9 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
                                np.full(n_samples, np.inf), weight, True, pool)
     closest = closest[0]
     closest[first] = 0.0  # exactly: the centre is never drawn again
+    cumulative = np.empty(n_samples)  # one buffer for every step
     for _ in range(1, n_clusters):
-        cumulative = np.cumsum(weight * closest)
+        np.cumsum(np.multiply(weight, closest, out=cumulative), out=cumulative)
         if not cumulative[-1] > 0:  # every point coincides with a centre: any unused point
             unused = np.isin(np.arange(n_samples), indices, invert=True)
             score = weight * unused if np.any(weight * unused > 0) else weight.copy()
