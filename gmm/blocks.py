@@ -31,7 +31,7 @@ import numpy as np
 from ._engine import centred_moments, e_step_chunked, em_iteration
 from .algorithm import em_loop
 from .covariance import get_covariance_type
-from .initialization import kmeans_plusplus
+from .initialization import augmented_about, cluster_sums, kmeans_plusplus, nearest_centres
 from .mixture import Mixture
 from .mstep import (
     SufficientStatistics,
@@ -149,19 +149,16 @@ def block_em_statistics(block, weight, start, theta: Mixture, with_statistics=Tr
 
 
 def block_nearest_centres(block, weight, start, centres, shift):
-    """k-means on one block: ``(sum_n w_n ||x_n - c_k||^2, counts, sums about shift)``
-    with every point assigned to its nearest centre (shapes ``()``, ``(K,)``, ``(K, D)``)."""
+    """k-means on one block, every point assigned to its nearest centre (the in-memory
+    :func:`gmm.initialization.nearest_centres` and :func:`gmm.initialization.cluster_sums`
+    about ``shift``): ``(sum_n w_n ||x_n - c_k||^2, counts, sums about shift,
+    sum_n w_n ||x_n - shift||^2)``, shapes ``()``, ``(K,)``, ``(K, D)``, ``()``."""
     block = checked_block(block, start)
-    centred = block - shift
-    distances = _squared_distances(centred, centres - shift)
-    labels = np.argmin(distances, axis=1)
+    augmented, squared_norms = augmented_about(block, shift)
     w = np.ones(block.shape[0]) if weight is None else weight
-    K = centres.shape[0]
-    counts = np.bincount(labels, weights=w, minlength=K)
-    sums = np.zeros_like(centres)
-    np.add.at(sums, labels, centred * w[:, None])
-    inertia = float(w @ distances[np.arange(block.shape[0]), labels])
-    return inertia, counts, sums
+    labels, distances = nearest_centres(augmented, squared_norms, centres - shift)
+    sums, counts = cluster_sums(augmented[:, :-1], labels, w, centres.shape[0])
+    return float(w @ distances), counts, sums, float(w @ squared_norms)
 
 
 def block_hard_statistics(block, weight, start, centres, covariance_type):
@@ -391,14 +388,15 @@ def _sample_indices(n_rows, size, rng):
     return np.sort(rng.choice(n_rows, size=size, replace=False))
 
 
-def kmeans_blocks(passes, centres, *, max_iter=20, tol=1e-6):
+def kmeans_blocks(passes, centres, *, max_iter=20, tol=1e-4):
     """Lloyd's algorithm with every iteration a pass over the blocks.
 
     Each pass assigns every point to its nearest centre and sums, per centre, the weights
     and the points (about the data's mean); the new centres are the weighted means
-    (eq. :eq:`kmeans-objective`). A centre left without points keeps its place. Stops when
-    no centre moves by more than ``tol`` (squared, relative to the data's largest
-    variance) or after ``max_iter`` passes.
+    (eq. :eq:`kmeans-objective`). A centre left without points keeps its place. Stops by
+    the rule of :func:`gmm.kmeans` (scikit-learn's): when the squared distances the centres
+    move, summed over the centres, fall to ``tol`` times the mean variance of the features
+    (at a fixed point they move by exactly zero); or after ``max_iter`` passes.
 
     Returns
     -------
@@ -406,17 +404,21 @@ def kmeans_blocks(passes, centres, *, max_iter=20, tol=1e-6):
     inertia : float
         ``J`` at the centres the last pass started from.
     """
-    shift, scale, _ = data_summary(passes)
+    shift, _, total = data_summary(passes)
     centres = np.array(centres, dtype=np.float64)
-    inertia = np.inf
+    inertia, threshold = np.inf, None
     for _ in range(max_iter):
-        inertia, counts, sums = passes.map_reduce(block_nearest_centres, centres, shift)
+        inertia, counts, sums, spread = passes.map_reduce(
+            block_nearest_centres, centres, shift
+        )
+        if threshold is None:  # ``spread / total`` is the total variance about the mean
+            threshold = tol * spread / (total * centres.shape[1])
         filled = counts > 0
         new = centres.copy()
         new[filled] = shift + sums[filled] / counts[filled, None]
-        moved = np.max(np.sum((new - centres) ** 2, axis=1)) / max(scale, np.finfo(float).tiny)
+        moved = float(np.sum((new - centres) ** 2))
         centres = new
-        if moved <= tol:
+        if moved <= threshold:
             break
     return centres, float(inertia)
 

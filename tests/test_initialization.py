@@ -1,13 +1,19 @@
 """Initialisation (gmm/initialization.py): k-means against its own objective written here,
-against a brute-force search over every assignment of tiny data, and the fixed-point
-conditions of Lloyd's algorithm; k-means++ and the initial responsibilities."""
+against a brute-force search over every assignment of tiny data, the fixed-point conditions
+of Lloyd's algorithm and scikit-learn's Lloyd from the same seeds (same stopping rule);
+greedy k-means++ against scikit-learn's from the same generator; the initial
+responsibilities."""
 
 import itertools
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
+from sklearn.cluster._kmeans import _kmeans_plusplus
+from sklearn.metrics import pairwise_distances_argmin
 
 import gmm
+from gmm import blocks
 from gmm.initialization import INIT_METHODS
 
 
@@ -124,3 +130,113 @@ def test_unknown_method_and_bad_counts():
         gmm.kmeans(X, 0)
     with pytest.raises(ValueError, match="at least 100 are needed"):
         gmm.kmeans(X, 100)
+
+
+def sklearn_plusplus(X, n_clusters, seed, weight=None, n_local_trials=None):
+    # scikit-learn's greedy k-means++ only calls ``choice(N, p=...)`` and ``uniform(size=L)``
+    # on its generator: a numpy Generator seeded alike must give the same draws.
+    weight = np.ones(len(X)) if weight is None else weight
+    _, indices = _kmeans_plusplus(X, n_clusters, np.einsum("nd,nd->n", X, X), weight,
+                                  np.random.default_rng(seed), n_local_trials=n_local_trials)
+    return indices
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kmeans_plusplus_is_scikit_learns_greedy_rule(seed):
+    rng = np.random.default_rng(100 + seed)
+    X = rng.normal(size=(400, 3)) + 6.0 * rng.integers(0, 5, size=(400, 1))
+    weight = rng.uniform(0.2, 3.0, size=400) if seed % 2 else None
+    n_clusters = 2 + seed
+    _, indices = gmm.kmeans_plusplus(X, n_clusters, seed, sample_weight=weight)
+    np.testing.assert_array_equal(indices, sklearn_plusplus(X, n_clusters, seed, weight))
+    # One candidate per step is the paper's plain k-means++.
+    _, plain = gmm.kmeans_plusplus(X, n_clusters, seed, sample_weight=weight, n_local_trials=1)
+    np.testing.assert_array_equal(plain, sklearn_plusplus(X, n_clusters, seed, weight, 1))
+
+
+def test_greedy_seeding_lowers_the_potential_on_average():
+    # With 2 + ln K candidates the seeds' potential is below plain k-means++'s on average.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2000, 2)) + 4.0 * rng.integers(0, 20, size=(2000, 2))
+
+    def potential(centers):
+        return float(((X[:, None] - centers[None]) ** 2).sum(axis=2).min(axis=1).sum())
+
+    greedy = [potential(gmm.kmeans_plusplus(X, 30, s)[0]) for s in range(10)]
+    plain = [potential(gmm.kmeans_plusplus(X, 30, s, n_local_trials=1)[0]) for s in range(10)]
+    assert np.mean(greedy) < 0.8 * np.mean(plain)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kmeans_is_scikit_learns_lloyd_from_the_same_seeds(seed):
+    rng = np.random.default_rng(seed)
+    n_clusters = 4 + seed
+    X = (rng.normal(size=(3000, 4)) + 3.0 * rng.normal(size=(n_clusters, 4))[
+        rng.integers(0, n_clusters, size=3000)]) + 1e6  # far from the origin, on purpose
+    seeds, _ = gmm.kmeans_plusplus(X, n_clusters, seed)
+    for tol in (1e-4, 0.0):  # scikit-learn's tolerance, and running to the fixed point
+        centers, labels, inertia = gmm.kmeans(X, n_clusters, seed, tol=tol)
+        theirs = KMeans(n_clusters, init=seeds, n_init=1, tol=tol, algorithm="lloyd").fit(X)
+        np.testing.assert_array_equal(labels, theirs.labels_)
+        np.testing.assert_allclose(centers - 1e6, theirs.cluster_centers_ - 1e6, rtol=1e-9,
+                                   atol=1e-9)
+        assert inertia == pytest.approx(theirs.inertia_, rel=1e-9)
+        # and the labels are the nearest centres by scikit-learn's own distances
+        np.testing.assert_array_equal(labels, pairwise_distances_argmin(X - 1e6,
+                                                                        centers - 1e6))
+
+
+def test_kmeans_blocks_stops_by_the_same_rule():
+    # Lloyd over blocks from the same seeds: the same centres as scikit-learn's Lloyd with
+    # the same tolerance, wherever the blocks cut the data.
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(5000, 3)) + 2.5 * rng.normal(size=(6, 3))[rng.integers(0, 6, 5000)]
+    seeds, _ = gmm.kmeans_plusplus(X, 6, 3)
+    for tol in (1e-4, 1e-2):
+        theirs = KMeans(6, init=seeds, n_init=1, tol=tol, algorithm="lloyd").fit(X)
+        for rows in (None, 700):
+            passes = blocks.LocalPasses(X, block_rows=rows)
+            centres, inertia = blocks.kmeans_blocks(passes, seeds, max_iter=300, tol=tol)
+            np.testing.assert_allclose(centres, theirs.cluster_centers_, rtol=1e-10)
+
+
+def test_kmeans_blocks_with_integer_weights_is_lloyd_on_repeated_rows():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(1500, 2)) + 3.0 * rng.normal(size=(5, 2))[rng.integers(0, 5, 1500)]
+    counts = rng.integers(1, 5, size=1500)
+    seeds, _ = gmm.kmeans_plusplus(X, 5, 4, sample_weight=counts.astype(float))
+    passes = blocks.LocalPasses(X, counts.astype(float), block_rows=400)
+    for tol in np.geomspace(1e-5, 1e-1, 9):  # one of these stops where the count matters
+        theirs = KMeans(5, init=seeds, n_init=1, tol=tol, algorithm="lloyd").fit(
+            np.repeat(X, counts, axis=0))
+        centres, _ = blocks.kmeans_blocks(passes, seeds, max_iter=300, tol=tol)
+        np.testing.assert_allclose(centres, theirs.cluster_centers_, rtol=1e-10)
+
+
+def test_kmeans_on_worker_threads_is_the_serial_result(monkeypatch):
+    # 20000 rows: above the threaded threshold (on a machine with two or more cores the
+    # chunks are shared out); the same bits as one thread, and scikit-learn's Lloyd.
+    from gmm import initialization
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(20_000, 3)) + 4.0 * rng.normal(size=(7, 3))[rng.integers(0, 7, 20_000)]
+    threaded = gmm.kmeans(X, 7, random_state=3)
+    seeds_threaded = gmm.kmeans_plusplus(X, 7, random_state=3)[1]
+    np.testing.assert_array_equal(seeds_threaded, sklearn_plusplus(X, 7, 3))  # five chunks
+    monkeypatch.setattr(initialization, "_THREADED_ROWS", 10**9)
+    serial = gmm.kmeans(X, 7, random_state=3)
+    np.testing.assert_array_equal(seeds_threaded, gmm.kmeans_plusplus(X, 7, random_state=3)[1])
+    np.testing.assert_array_equal(threaded[1], serial[1])
+    np.testing.assert_array_equal(threaded[0], serial[0])
+    assert threaded[2] == serial[2]
+    theirs = KMeans(7, init=gmm.kmeans_plusplus(X, 7, random_state=3)[0], n_init=1,
+                    algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(threaded[1], theirs.labels_)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kmeans_plusplus_over_many_chunks_is_scikit_learns(seed):
+    # Uniform data (no clusters to make the choice easy), five chunks of the potentials.
+    X = np.random.default_rng(seed).uniform(size=(20_000, 2))
+    _, indices = gmm.kmeans_plusplus(X, 20, seed)
+    np.testing.assert_array_equal(indices, sklearn_plusplus(X, 20, seed))
