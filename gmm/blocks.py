@@ -455,7 +455,8 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
         if init_params == "random_from_data":
             centres = sample[rng.choice(sample.shape[0], size=n_components, replace=False)]
         else:
-            centres, _ = kmeans_plusplus(sample, n_components, rng, sample_weight)
+            centres, _ = kmeans_plusplus(sample, n_components, rng, sample_weight,
+                                         n_local_trials=1)
         if init_params == "kmeans":
             centres, _ = kmeans_blocks(LocalPasses(sample, sample_weight), centres,
                                        max_iter=100, tol=1e-10)

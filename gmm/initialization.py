@@ -260,12 +260,13 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
 
 
 def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None,
-                    n_local_trials=None):
-    """Greedy k-means++ seeding (Arthur and Vassilvitskii, 2007; scikit-learn's rule): the
-    first centre is a point drawn with probability proportional to its weight; at each next
-    step ``n_local_trials`` points are drawn with probability proportional to weight times
-    the squared distance to the nearest centre chosen so far, and the one that most reduces
-    ``sum_n w_n min_k ||x_n - mu_k||^2`` becomes the next centre.
+                    n_local_trials=1):
+    """k-means++ seeding (Arthur and Vassilvitskii, 2007): the first centre is a point drawn
+    with probability proportional to its weight; at each next step ``n_local_trials``
+    points are drawn with probability proportional to weight times the squared distance to
+    the nearest centre chosen so far, and the one that most reduces
+    ``sum_n w_n min_k ||x_n - mu_k||^2`` becomes the next centre (one candidate: the plain
+    k-means++ of the paper; more: scikit-learn's greedy variant).
 
     Parameters
     ----------
@@ -273,9 +274,9 @@ def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None,
     n_clusters : int
     random_state : None, int or numpy.random.Generator
     sample_weight : array_like, shape (N,), optional
-    n_local_trials : int, optional
-        Candidates per step; default ``2 + floor(ln K)`` (scikit-learn's). ``1`` is the
-        plain k-means++ of the paper.
+    n_local_trials : int or None, default 1
+        Candidates per step: 1 is plain k-means++ (the seeds of :func:`kmeans` and of the
+        book's fits); None is scikit-learn's ``2 + floor(ln K)`` (:func:`default_local_trials`).
 
     Returns
     -------
@@ -323,9 +324,8 @@ def cluster_sums(centred: np.ndarray, labels: np.ndarray, weight: np.ndarray,
 
 
 def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_weight=None,
-           tol: float = 1e-4):
-    """Lloyd's algorithm for k-means, started from greedy k-means++ seeds
-    (:func:`kmeans_plusplus`).
+           tol: float = 1e-4, n_local_trials: int | None = 1):
+    """Lloyd's algorithm for k-means, started from k-means++ seeds (:func:`kmeans_plusplus`).
 
     Minimises ``J = sum_n sum_k r_nk ||x_n - mu_k||^2`` (eq. :eq:`kmeans-objective`) by
     alternating the assignment of every point to its nearest centre and the move of every
@@ -344,6 +344,12 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
         scikit-learn's rule: stop when the squared distances the centres move, summed over
         the centres, fall to ``tol`` times the mean variance of the features; or when no
         assignment changes.
+    n_local_trials : int or None, default 1
+        Candidates per k-means++ step: 1 is plain k-means++, the start every fit in the
+        book's chapters was computed from; None is scikit-learn's greedy rule
+        (:func:`default_local_trials`), about twice as fast to a comparable inertia at
+        K = 50, but with other starts (it changes which local maximum some of chapter 7's
+        fits reach).
 
     Returns
     -------
@@ -353,6 +359,8 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
         ``J`` at the returned centres and labels.
     """
     n_clusters = check_positive_int(n_clusters, "n_clusters")
+    trials = (default_local_trials(n_clusters) if n_local_trials is None
+              else check_positive_int(n_local_trials, "n_local_trials"))
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_non_negative_real(tol, "tol")
     X = as_data(X, min_samples=n_clusters)
@@ -364,8 +372,7 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
     # The data are centred, so the mean of the squared norms is the total variance.
     threshold = tol * float(weight @ squared_norms) / (weight.sum() * X.shape[1])
     with _assignment_threads(X.shape[0]) as pool:
-        seeds = _plusplus(augmented, squared_norms, n_clusters, rng, weight,
-                          default_local_trials(n_clusters), pool)
+        seeds = _plusplus(augmented, squared_norms, n_clusters, rng, weight, trials, pool)
         centers, labels, inertia = _lloyd(augmented, squared_norms, centred[seeds].copy(),
                                           weight, threshold, max_iter, pool)
     return centers + shift, labels, inertia
@@ -443,8 +450,7 @@ def initial_responsibilities(X, n_components: int, method: str = "kmeans", rando
         augmented, squared_norms, _ = _centred_augmented(X, weight)
         if method == "k-means++":
             unit = np.ones(n_samples) if weight is None else weight
-            indices = _plusplus(augmented, squared_norms, n_components, rng, unit,
-                                default_local_trials(n_components))
+            indices = _plusplus(augmented, squared_norms, n_components, rng, unit, 1)
         else:
             indices = rng.choice(n_samples, size=n_components, replace=False)
         labels, _ = nearest_centres(augmented, squared_norms, augmented[indices, :-1])

@@ -147,7 +147,8 @@ def test_kmeans_plusplus_is_scikit_learns_greedy_rule(seed):
     X = rng.normal(size=(400, 3)) + 6.0 * rng.integers(0, 5, size=(400, 1))
     weight = rng.uniform(0.2, 3.0, size=400) if seed % 2 else None
     n_clusters = 2 + seed
-    _, indices = gmm.kmeans_plusplus(X, n_clusters, seed, sample_weight=weight)
+    _, indices = gmm.kmeans_plusplus(X, n_clusters, seed, sample_weight=weight,
+                                     n_local_trials=None)
     np.testing.assert_array_equal(indices, sklearn_plusplus(X, n_clusters, seed, weight))
     # One candidate per step is the paper's plain k-means++.
     _, plain = gmm.kmeans_plusplus(X, n_clusters, seed, sample_weight=weight, n_local_trials=1)
@@ -162,7 +163,7 @@ def test_greedy_seeding_lowers_the_potential_on_average():
     def potential(centers):
         return float(((X[:, None] - centers[None]) ** 2).sum(axis=2).min(axis=1).sum())
 
-    greedy = [potential(gmm.kmeans_plusplus(X, 30, s)[0]) for s in range(10)]
+    greedy = [potential(gmm.kmeans_plusplus(X, 30, s, n_local_trials=None)[0]) for s in range(10)]
     plain = [potential(gmm.kmeans_plusplus(X, 30, s, n_local_trials=1)[0]) for s in range(10)]
     assert np.mean(greedy) < 0.8 * np.mean(plain)
 
@@ -173,9 +174,10 @@ def test_kmeans_is_scikit_learns_lloyd_from_the_same_seeds(seed):
     n_clusters = 4 + seed
     X = (rng.normal(size=(3000, 4)) + 3.0 * rng.normal(size=(n_clusters, 4))[
         rng.integers(0, n_clusters, size=3000)]) + 1e6  # far from the origin, on purpose
-    seeds, _ = gmm.kmeans_plusplus(X, n_clusters, seed)
+    seeds, _ = gmm.kmeans_plusplus(X, n_clusters, seed, n_local_trials=None)
     for tol in (1e-4, 0.0):  # scikit-learn's tolerance, and running to the fixed point
-        centers, labels, inertia = gmm.kmeans(X, n_clusters, seed, tol=tol)
+        centers, labels, inertia = gmm.kmeans(X, n_clusters, seed, tol=tol,
+                                              n_local_trials=None)
         theirs = KMeans(n_clusters, init=seeds, n_init=1, tol=tol, algorithm="lloyd").fit(X)
         np.testing.assert_array_equal(labels, theirs.labels_)
         np.testing.assert_allclose(centers - 1e6, theirs.cluster_centers_ - 1e6, rtol=1e-9,
@@ -220,16 +222,18 @@ def test_kmeans_on_worker_threads_is_the_serial_result(monkeypatch):
 
     rng = np.random.default_rng(12)
     X = rng.normal(size=(20_000, 3)) + 4.0 * rng.normal(size=(7, 3))[rng.integers(0, 7, 20_000)]
-    threaded = gmm.kmeans(X, 7, random_state=3)
-    seeds_threaded = gmm.kmeans_plusplus(X, 7, random_state=3)[1]
+    threaded = gmm.kmeans(X, 7, random_state=3, n_local_trials=None)
+    seeds_threaded = gmm.kmeans_plusplus(X, 7, random_state=3, n_local_trials=None)[1]
     np.testing.assert_array_equal(seeds_threaded, sklearn_plusplus(X, 7, 3))  # five chunks
     monkeypatch.setattr(initialization, "_THREADED_ROWS", 10**9)
-    serial = gmm.kmeans(X, 7, random_state=3)
-    np.testing.assert_array_equal(seeds_threaded, gmm.kmeans_plusplus(X, 7, random_state=3)[1])
+    serial = gmm.kmeans(X, 7, random_state=3, n_local_trials=None)
+    np.testing.assert_array_equal(seeds_threaded, gmm.kmeans_plusplus(X, 7, random_state=3,
+                                                                   n_local_trials=None)[1])
     np.testing.assert_array_equal(threaded[1], serial[1])
     np.testing.assert_array_equal(threaded[0], serial[0])
     assert threaded[2] == serial[2]
-    theirs = KMeans(7, init=gmm.kmeans_plusplus(X, 7, random_state=3)[0], n_init=1,
+    theirs = KMeans(7, init=gmm.kmeans_plusplus(X, 7, random_state=3,
+                                          n_local_trials=None)[0], n_init=1,
                     algorithm="lloyd").fit(X)
     np.testing.assert_array_equal(threaded[1], theirs.labels_)
 
@@ -238,5 +242,18 @@ def test_kmeans_on_worker_threads_is_the_serial_result(monkeypatch):
 def test_kmeans_plusplus_over_many_chunks_is_scikit_learns(seed):
     # Uniform data (no clusters to make the choice easy), five chunks of the potentials.
     X = np.random.default_rng(seed).uniform(size=(20_000, 2))
-    _, indices = gmm.kmeans_plusplus(X, 20, seed)
+    _, indices = gmm.kmeans_plusplus(X, 20, seed, n_local_trials=None)
     np.testing.assert_array_equal(indices, sklearn_plusplus(X, 20, seed))
+
+
+def test_kmeans_default_seeds_by_plain_kmeans_plusplus():
+    """GaussianMixture's start: Lloyd from plain k-means++ seeds (one candidate per step),
+    scikit-learn's Lloyd from the same seeds as the oracle."""
+    # Uniform data: no clusters, so where Lloyd ends depends on the seeds.
+    X = np.random.default_rng(4).uniform(size=(2000, 2))
+    seeds, _ = gmm.kmeans_plusplus(X, 20, 9, n_local_trials=1)
+    _, labels, _ = gmm.kmeans(X, 20, 9)
+    theirs = KMeans(20, init=seeds, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(labels, theirs.labels_)
+    resp = gmm.initialization.initial_responsibilities(X, 20, "kmeans", 9)
+    np.testing.assert_array_equal(resp.argmax(axis=1), labels)
