@@ -178,7 +178,7 @@ def plot(results, target):
     ax.set_yscale("log")
     ax.set_xlabel("N (rows), D = 4, K = 8")
     ax.set_ylabel("rows x passes per second")
-    ax.set_title("EM throughput against N (measured under load)")
+    ax.set_title("EM throughput against N")
     ax.legend()
     figure.savefig(target, dpi=100)
 
