@@ -191,7 +191,8 @@ def block_rows_at(block, weight, start, indices):
 
 def block_labels(block, start, theta):
     """The most responsible component of every point of a block, shape ``(n,)``."""
-    return e_step_chunked(checked_block(block, start), theta, labels=True)["labels"]
+    return e_step_chunked(checked_block(block, start), theta, labels=True,
+                          log_likelihood=False)["labels"]
 
 
 def block_log_marginal(block, start, theta):

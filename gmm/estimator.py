@@ -775,7 +775,7 @@ class GaussianMixture:
         theta, X = self._checked(X)
         if blocks.is_row_blocked(X):
             return blocks.passes_for(X).map_rows(blocks.block_labels, theta)
-        return e_step_chunked(X, theta, labels=True)["labels"]
+        return e_step_chunked(X, theta, labels=True, log_likelihood=False)["labels"]
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` points by ancestral sampling; returns ``(X, labels)``.
