@@ -28,6 +28,8 @@ def _check_not_collapsed(theta: Mixture, statistics, iteration: int) -> None:
     relative to the data's spread (read off the statistics of the same iteration)."""
     kind = theta.kind
     spread = kind.pooled_second_moments(statistics.centred_second_moments) / statistics.n_samples
+    if kind.surely_above(np.asarray(theta.covariances), spread, COLLAPSE_RTOL):
+        return
     ratios = relative_variances(theta, spread)
     collapsed = np.flatnonzero(ratios <= COLLAPSE_RTOL)
     if collapsed.size:

@@ -109,6 +109,21 @@ def _relative_variances_full(covariances, spread, floor):
     return np.linalg.eigvalsh(0.5 * (projected + projected.transpose(0, 2, 1)))[:, 0]
 
 
+def _surely_above_full(covariances, spread, rtol):
+    """Whether ``Sigma_m - rtol S`` is positive definite for every one of the ``(M, D, D)``
+    covariances (a Cholesky factorisation of each succeeds with finite factors). Then
+    ``v^T Sigma_m v > rtol v^T S v`` for every ``v != 0``, so every relative variance
+    (:func:`_relative_variances_full`, floor 0) is above ``rtol``. ``False`` decides
+    nothing: the eigenvalues must then be computed. One batched Cholesky costs a small
+    fraction of the eigendecompositions (44 of the 190 ms of an EM iteration at
+    ``K = 16, D = 64`` went to those, for a data spread that the fit does not change)."""
+    try:
+        factors = np.linalg.cholesky(covariances - rtol * spread)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.isfinite(factors)))
+
+
 def _relative_variances_diagonal(variances, spread, floor):
     """``min_d (sigma_md^2 - floor) / S_d`` for ``(M, D)`` variances, over the features in
     which the data spread, shape ``(M,)``."""
@@ -359,6 +374,25 @@ class CovarianceType:
         """
         raise NotImplementedError
 
+    def surely_above(self, covariances, spread, rtol):
+        """Whether every component's relative variance (:meth:`relative_variances`, floor
+        0) is above ``rtol``, decided cheaply where possible: ``True`` is certain; ``False``
+        means either some component is at or below ``rtol`` or the cheap test could not
+        tell, and the caller computes :meth:`relative_variances`.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            In this type's layout (:meth:`shape`).
+        spread : ndarray
+            The data's covariance in :meth:`spread_layout`.
+        rtol : float
+
+        Returns
+        -------
+        bool
+        """
+        return False  # diagonal types: the relative variances themselves are cheap
     def symmetrised(self, covariances: np.ndarray) -> np.ndarray:
         """``covariances`` with each matrix replaced by ``(A + A^T) / 2``.
 
@@ -677,6 +711,9 @@ class FullCovariance(CovarianceType):
     def relative_variances(self, covariances, spread, floor):
         return _relative_variances_full(covariances, spread, floor)
 
+    def surely_above(self, covariances, spread, rtol):
+        return _surely_above_full(covariances, spread, rtol)
+
     def symmetrised(self, covariances):
         return 0.5 * (covariances + covariances.transpose(0, 2, 1))
 
@@ -770,6 +807,9 @@ class TiedCovariance(CovarianceType):
 
     def relative_variances(self, covariances, spread, floor):
         return _relative_variances_full(covariances[None], spread, floor)
+
+    def surely_above(self, covariances, spread, rtol):
+        return _surely_above_full(covariances[None], spread, rtol)
 
     def symmetrised(self, covariances):
         return 0.5 * (covariances + covariances.T)

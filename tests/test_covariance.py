@@ -253,3 +253,35 @@ def test_a_new_type_touches_one_class(shared_spherical, formulation, monkeypatch
     assert model.sample(5)[0].shape == (5, 3)
     assert not gmm.is_degenerate(theta)
     assert model.bic(X) == pytest.approx(-2 * expected.sum() + 8 * np.log(len(X)), rel=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("shrink", [1.0, 1e-6, 1e-11, 1e-13, 0.0])
+def test_surely_above_is_never_wrong(covariance_type, shrink):
+    # The cheap collapse test (a Cholesky of Sigma_k - rtol S) may only say "above" when
+    # the relative variances, computed by generalised eigenvalues, are above rtol; a
+    # component shrunk to 1e-13 of the data's spread in one direction must not pass.
+    rng = np.random.default_rng(4)
+    K, D, rtol = 3, 5, 1e-12
+    kind = get_covariance_type(covariance_type)
+    covariances = random_covariances(rng, covariance_type, K, D)
+    A = rng.normal(size=(D, D))
+    spread = kind.spread_layout(A @ A.T + 0.1 * np.eye(D))
+    if covariance_type in ("full", "tied"):
+        v = rng.normal(size=D)
+        v /= np.linalg.norm(v)
+        # Sigma -> Sigma restricted away from v, plus shrink * (its variance along v).
+        first = covariances if covariance_type == "tied" else covariances[0]
+        squeeze = np.eye(D) - (1.0 - np.sqrt(shrink)) * np.outer(v, v)
+        first[...] = squeeze @ first @ squeeze
+    else:
+        covariances = covariances.copy()
+        covariances[0] = covariances[0] * shrink
+    ratios = kind.relative_variances(covariances, spread, 0.0)
+    if kind.surely_above(covariances, spread, rtol):
+        assert np.all(ratios > rtol)
+    if shrink == 1.0 and covariance_type in ("full", "tied"):
+        assert kind.surely_above(covariances, spread, rtol)  # the cheap path is taken
+    if shrink <= 1e-13:
+        assert not kind.surely_above(covariances, spread, rtol)
+        assert ratios.min() <= 1e-12
