@@ -508,6 +508,21 @@ def run_kmeans_case(repeats, quick):
 # -- the report -----------------------------------------------------------------------------
 
 
+def processor_name():
+    """The CPU's model name (``/proc/cpuinfo`` on Linux; ``platform.processor()`` is empty
+    there) and its SIMD level as numpy sees it."""
+    name = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            name = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                         if line.startswith("model name")), name)
+    except OSError:
+        pass
+    simd = getattr(np._core._multiarray_umath, "__cpu_features__", {})
+    level = next((f for f in ("AVX512F", "AVX2", "AVX", "SSE4_2") if simd.get(f)), None)
+    return ", ".join(part for part in (name or "?", level) if part)
+
+
 def describe_machine(peaks):
     import sklearn
 
@@ -515,7 +530,7 @@ def describe_machine(peaks):
         f"{info['internal_api']} {info['version']} ({info['num_threads']} threads)"
         for info in threadpoolctl.threadpool_info()
     )
-    print(f"machine: {platform.machine()}, {CORES} cores, {platform.processor() or '?'}")
+    print(f"machine: {platform.machine()}, {CORES} cores, {processor_name()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
           f"{sklearn.__version__}, gmm {gmm.__version__}; BLAS: {blas}")
     print("peak rates measured now (one thread / all cores):")
