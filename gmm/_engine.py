@@ -785,12 +785,26 @@ def e_step_chunked(X: np.ndarray, theta: Mixture, *, log_resp=False, labels=Fals
 
     By default the "accurate" formulation (:func:`plan_e_step`): the quadratic features,
     fastest with few features, unless a narrow component far from the data's mean would
-    make them lose more than about ``1e-12``; there the factor products, which form each point's
-    offset from a component before squaring it, so that the values are accurate to
+    make them lose more than about ``1e-12``; there the factor products, which form each
+    point's offset from a component before squaring it, so that the values are accurate to
     rounding.
 
-    ``log_likelihood=False`` with ``labels`` alone skips the ``exp`` and ``log`` the labels
-    do not need (``"log_likelihood"`` is then NaN).
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+        The data, already validated (:func:`gmm._validation.as_data`).
+    theta : Mixture
+    log_resp : bool, default False
+        Keep ``ln gamma(z_nk)``, shape ``(N, K)``.
+    labels : bool, default False
+        Keep the most responsible component of every point, shape ``(N,)``.
+    log_marginal : bool, default False
+        Keep ``ln p(x_n)``, shape ``(N,)``.
+    formulation : {"accurate", "quadratic", "factors"}, default "accurate"
+        See :func:`plan_e_step`.
+    log_likelihood : bool, default True
+        False with ``labels`` alone skips the ``exp`` and ``log`` that the labels do not
+        need (``"log_likelihood"`` is then NaN).
 
     Returns
     -------
