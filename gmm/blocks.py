@@ -429,10 +429,11 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
     """The starting ``theta`` at scale, as :class:`gmm.GaussianMixture` does in
     memory: responsibilities from the initialisation, then one M-step on their statistics.
 
-    ``kmeans``: k-means++ on a sample of ``SEED_SAMPLE_ROWS`` rows (weighted by the
-    sample weights), Lloyd's iterations on the sample, then on all the data
-    (:func:`kmeans_blocks`); ``k-means++``: the seeds drawn on the sample; ``random_from_data``:
-    ``K`` rows of the sample; each with every point given to its nearest centre.
+    ``kmeans``: greedy k-means++ (:func:`gmm.kmeans_plusplus`) on a sample of
+    ``SEED_SAMPLE_ROWS`` rows (weighted by the sample weights), Lloyd's iterations on the
+    sample, then on all the data (:func:`kmeans_blocks`); ``k-means++``: the seeds drawn on
+    the sample; ``random_from_data``: ``K`` rows of the sample; each with every point given to
+    its nearest centre.
     ``random``: uniform random responsibilities. ``given`` holds the user's weights, means
     and covariances (each None or an array), which override the estimated ones."""
     kind = get_covariance_type(covariance_type)
@@ -456,8 +457,7 @@ def initial_mixture(passes, n_components, covariance_type, init_params, rng, reg
         if init_params == "random_from_data":
             centres = sample[rng.choice(sample.shape[0], size=n_components, replace=False)]
         else:
-            centres, _ = kmeans_plusplus(sample, n_components, rng, sample_weight,
-                                         n_local_trials=1)
+            centres, _ = kmeans_plusplus(sample, n_components, rng, sample_weight)
         if init_params == "kmeans":
             centres, _ = kmeans_blocks(LocalPasses(sample, sample_weight), centres,
                                        max_iter=100, tol=1e-10)

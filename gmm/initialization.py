@@ -260,13 +260,13 @@ def _plusplus(augmented: np.ndarray, squared_norms: np.ndarray, n_clusters: int,
 
 
 def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None,
-                    n_local_trials=1):
-    """k-means++ seeding (Arthur and Vassilvitskii, 2007): the first centre is a point drawn
-    with probability proportional to its weight; at each next step ``n_local_trials``
-    points are drawn with probability proportional to weight times the squared distance to
-    the nearest centre chosen so far, and the one that most reduces
-    ``sum_n w_n min_k ||x_n - mu_k||^2`` becomes the next centre (one candidate: the plain
-    k-means++ of the paper; more: scikit-learn's greedy variant).
+                    n_local_trials: int | None = None):
+    """Greedy k-means++ seeding (Arthur and Vassilvitskii, 2007; scikit-learn's rule): the
+    first centre is a point drawn with probability proportional to its weight; at each next
+    step ``n_local_trials`` points are drawn with probability proportional to weight times
+    the squared distance to the nearest centre chosen so far, and the one that most reduces
+    ``sum_n w_n min_k ||x_n - mu_k||^2`` becomes the next centre (one candidate is the plain
+    k-means++ of the paper).
 
     Parameters
     ----------
@@ -274,9 +274,10 @@ def kmeans_plusplus(X, n_clusters: int, random_state=None, sample_weight=None,
     n_clusters : int
     random_state : None, int or numpy.random.Generator
     sample_weight : array_like, shape (N,), optional
-    n_local_trials : int or None, default 1
-        Candidates per step: 1 is plain k-means++ (the seeds of :func:`kmeans` and of the
-        book's fits); None is scikit-learn's ``2 + floor(ln K)`` (:func:`default_local_trials`).
+    n_local_trials : int or None, default None
+        Candidates per step: None is scikit-learn's ``2 + floor(ln K)``
+        (:func:`default_local_trials`), the seeds of :func:`kmeans` and of the book's fits;
+        1 is plain k-means++.
 
     Returns
     -------
@@ -324,8 +325,9 @@ def cluster_sums(centred: np.ndarray, labels: np.ndarray, weight: np.ndarray,
 
 
 def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_weight=None,
-           tol: float = 1e-4, n_local_trials: int | None = 1):
-    """Lloyd's algorithm for k-means, started from k-means++ seeds (:func:`kmeans_plusplus`).
+           tol: float = 1e-4, n_local_trials: int | None = None):
+    """Lloyd's algorithm for k-means, started from greedy k-means++ seeds
+    (:func:`kmeans_plusplus`).
 
     Minimises ``J = sum_n sum_k r_nk ||x_n - mu_k||^2`` (eq. :eq:`kmeans-objective`) by
     alternating the assignment of every point to its nearest centre and the move of every
@@ -344,12 +346,11 @@ def kmeans(X, n_clusters: int, random_state=None, max_iter: int = 300, sample_we
         scikit-learn's rule: stop when the squared distances the centres move, summed over
         the centres, fall to ``tol`` times the mean variance of the features; or when no
         assignment changes.
-    n_local_trials : int or None, default 1
-        Candidates per k-means++ step: 1 is plain k-means++, the start every fit in the
-        book's chapters was computed from; None is scikit-learn's greedy rule
-        (:func:`default_local_trials`), about twice as fast to a comparable inertia at
-        K = 50, but with other starts (it changes which local maximum some of chapter 7's
-        fits reach).
+    n_local_trials : int or None, default None
+        Candidates per k-means++ step: None is scikit-learn's greedy rule
+        (:func:`default_local_trials`), the start of :class:`gmm.GaussianMixture` and of
+        every fit in the book's chapters; 1 is plain k-means++ (cheaper seeds, which
+        usually leave a higher ``J``).
 
     Returns
     -------
@@ -413,7 +414,8 @@ def initial_responsibilities(X, n_components: int, method: str = "kmeans", rando
     """Responsibilities to start EM from (the first M-step turns them into ``theta``).
 
     - ``kmeans``: one-hot labels of :func:`kmeans`;
-    - ``k-means++``: one-hot assignment of every point to its nearest k-means++ seed;
+    - ``k-means++``: one-hot assignment of every point to its nearest greedy k-means++
+      seed (:func:`kmeans_plusplus`);
     - ``random_from_data``: one-hot assignment to the nearest of ``K`` points drawn
       uniformly from the data without replacement;
     - ``random``: uniform random numbers, each row normalised to sum to one.
@@ -450,7 +452,8 @@ def initial_responsibilities(X, n_components: int, method: str = "kmeans", rando
         augmented, squared_norms, _ = _centred_augmented(X, weight)
         if method == "k-means++":
             unit = np.ones(n_samples) if weight is None else weight
-            indices = _plusplus(augmented, squared_norms, n_components, rng, unit, 1)
+            indices = _plusplus(augmented, squared_norms, n_components, rng, unit,
+                                default_local_trials(n_components))
         else:
             indices = rng.choice(n_samples, size=n_components, replace=False)
         labels, _ = nearest_centres(augmented, squared_norms, augmented[indices, :-1])

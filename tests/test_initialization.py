@@ -246,14 +246,28 @@ def test_kmeans_plusplus_over_many_chunks_is_scikit_learns(seed):
     np.testing.assert_array_equal(indices, sklearn_plusplus(X, 20, seed))
 
 
-def test_kmeans_default_seeds_by_plain_kmeans_plusplus():
-    """GaussianMixture's start: Lloyd from plain k-means++ seeds (one candidate per step),
-    scikit-learn's Lloyd from the same seeds as the oracle."""
+def test_default_seeds_are_scikit_learns_greedy_kmeans_plusplus():
+    """The default seeds of kmeans_plusplus, kmeans, GaussianMixture's start (in memory and
+    at scale) are scikit-learn's greedy k-means++ from the same draws; the oracles are
+    scikit-learn's seeding and its Lloyd from those seeds."""
     # Uniform data: no clusters, so where Lloyd ends depends on the seeds.
     X = np.random.default_rng(4).uniform(size=(2000, 2))
-    seeds, _ = gmm.kmeans_plusplus(X, 20, 9, n_local_trials=1)
+    theirs_seeds = sklearn_plusplus(X, 20, 9)
+    assert not np.array_equal(theirs_seeds, sklearn_plusplus(X, 20, 9, n_local_trials=1))
+    np.testing.assert_array_equal(gmm.kmeans_plusplus(X, 20, 9)[1], theirs_seeds)
     _, labels, _ = gmm.kmeans(X, 20, 9)
-    theirs = KMeans(20, init=seeds, n_init=1, algorithm="lloyd").fit(X)
+    theirs = KMeans(20, init=X[theirs_seeds], n_init=1, algorithm="lloyd").fit(X)
     np.testing.assert_array_equal(labels, theirs.labels_)
     resp = gmm.initialization.initial_responsibilities(X, 20, "kmeans", 9)
     np.testing.assert_array_equal(resp.argmax(axis=1), labels)
+    # "k-means++": every point to its nearest seed.
+    resp = gmm.initialization.initial_responsibilities(X, 20, "k-means++", 9)
+    nearest = ((X[:, None] - X[theirs_seeds][None]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(resp.argmax(axis=1), nearest)
+    # At scale the seeds are drawn on a sample of the rows, which is every row here (fewer
+    # than SEED_SAMPLE_ROWS), without a draw: the first draws are the seeds'.
+    assert len(X) < blocks.SEED_SAMPLE_ROWS
+    theta = blocks.initial_mixture(blocks.LocalPasses(X), 20, "full", "k-means++",
+                                   np.random.default_rng(9), 1e-6)
+    np.testing.assert_allclose(theta.means, [X[nearest == k].mean(axis=0) for k in range(20)],
+                               rtol=1e-12)
