@@ -101,14 +101,6 @@ def checked_block(raw, start: int) -> np.ndarray:
     return block
 
 
-def _squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """``||x_n - c_k||^2``, shape ``(n, K)`` (``X`` and ``centres`` about the same shift,
-    so the expansion does not cancel), clipped at 0 against rounding."""
-    distances = (np.einsum("nd,nd->n", X, X)[:, None] - 2.0 * X @ centres.T
-                 + np.einsum("kd,kd->k", centres, centres)[None, :])
-    return np.maximum(distances, 0.0)
-
-
 def _block_shift(block: np.ndarray) -> np.ndarray:
     # Any point would do for exactness; the block's mean keeps the centred sums small.
     return block.mean(axis=0)
@@ -165,7 +157,8 @@ def block_hard_statistics(block, weight, start, centres, covariance_type):
     """Statistics of one block with every point given wholly to its nearest centre."""
     block = checked_block(block, start)
     shift = _block_shift(block)
-    labels = np.argmin(_squared_distances(block - shift, centres - shift), axis=1)
+    labels, _ = nearest_centres(*augmented_about(block, shift), centres - shift,
+                                with_distances=False)  # the assignment step of k-means
     resp = np.zeros((block.shape[0], centres.shape[0]))
     resp[np.arange(block.shape[0]), labels] = 1.0
     return (_sufficient_statistics(block, resp, covariance_type, weight, shift),)

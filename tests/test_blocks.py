@@ -227,3 +227,16 @@ def test_block_fit_reports_progress_like_the_in_memory_fit(small_blocks, capsys)
                        if line.strip().startswith("Iteration")]
     assert len(lines["blocks"]) == 3
     assert lines["blocks"] == lines["memory"]
+
+
+def test_hard_statistics_give_each_point_to_its_nearest_centre():
+    # The out-of-core k-means start: statistics of a hard assignment, against distances
+    # computed point by point, far from the origin (where an uncentred expansion cancels).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 3)) + 1e6
+    centres = X[rng.choice(300, size=4, replace=False)]
+    (statistics,) = blocks.block_hard_statistics(X, None, 0, centres, "full")
+    nearest = np.array([np.argmin([np.sum((x - c) ** 2) for c in centres]) for x in X])
+    np.testing.assert_array_equal(statistics.counts, np.bincount(nearest, minlength=4))
+    sums = np.array([X[nearest == k].sum(axis=0) for k in range(4)])
+    np.testing.assert_allclose(statistics.sums, sums, rtol=1e-12)
