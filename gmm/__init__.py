@@ -43,6 +43,7 @@ from .model_selection import ModelSelection, held_out_log_likelihood, select_mod
 from .mstep import SufficientStatistics, m_step, sufficient_statistics
 from .prior import ConjugatePrior, log_prior
 from .sampling import sample
+from .stopping import CONVERGED
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "CONVERGED",
     "COVARIANCE_TYPES",
     "ComponentCollapseError",
     "ConvergenceWarning",
