@@ -230,7 +230,12 @@ def data_shift(X: np.ndarray, weight=None) -> np.ndarray:
     rounding); for few float64 columns a BLAS product with ones, 5-15 times faster than
     numpy's column reduction over the long axis (measured: 1M x 2, 15 against 1 ms)."""
     if weight is None and X.dtype == np.float64 and X.ndim == 2 and X.shape[1] <= 8:
-        return np.ones(X.shape[0]) @ X / X.shape[0]
+        rows = 1 << 16  # the ones in 512 KiB, not N of them
+        ones, total = np.ones(min(rows, X.shape[0])), np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], rows):
+            chunk = X[start : start + rows]
+            total += ones[: chunk.shape[0]] @ chunk
+        return total / X.shape[0]
     if weight is None:
         return X.mean(axis=0, dtype=np.float64)
     return (weight @ X).astype(np.float64) / weight.sum()
