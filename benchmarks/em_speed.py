@@ -47,9 +47,10 @@ Any EM iteration on ``N`` points, ``K`` components, ``D`` features must
 Each term is converted to time at the best rate measured on this machine in this run (on
 one thread and on all cores, whichever came out faster): products at the largest of the
 GEMM rates (large square products and the engine's own chunk shapes, in the data's dtype),
-``exp`` and ``log`` at numpy's rates on values like log-responsibilities (numba's ``exp``
-too if it is installed), and the read at the faster of a BLAS dot product and a threaded
-sum over ``X`` itself (so a cache that holds ``X`` counts in the bound's favour).
+``exp`` and ``log`` at the faster of numpy's rates and those of gmm's compiled kernels
+(``gmm._compiled``, when numba is installed) on values like log-responsibilities, and
+the read at the faster of a BLAS dot product and a threaded sum over ``X`` itself (so a
+cache that holds ``X`` counts in the bound's favour).
 The bound is the **maximum** of the three times. It is a true lower bound even for a
 kernel that overlapped them perfectly (the terms load different units: multiply-adds, the
 transcendental functions, the memory system). Their sum is not one (a fused kernel can
@@ -73,7 +74,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import math
 import os
 import platform
 import statistics
@@ -224,20 +224,25 @@ def chunk_gemm_rate(n_rows_chunk, width, n_components, dtype, n_chunks=64):
     return one, every
 
 
-def elementwise_rate(function, dtype, n_elements=1 << 22, chunk=1 << 14):
-    """Elements per second of ``function`` (``np.exp``, ``np.log``) on values like
-    log-responsibilities: ``(one thread, all cores)``, in cache-sized chunks."""
+def elementwise_rate(function, dtype, n_elements=1 << 22, chunk=1 << 14, logarithm=None):
+    """Elements per second of ``function(piece, out)`` (numpy's ``exp`` and ``log``, or
+    gmm's compiled ones) on values like log-responsibilities (their negatives for a
+    logarithm): ``(one thread, all cores)``, in cache-sized chunks."""
     rng = np.random.default_rng(3)
     values = rng.uniform(-30.0, -0.01, size=n_elements).astype(dtype)
-    if function is np.log:
+    if logarithm is None:
+        logarithm = function is np.log
+    if logarithm:
         values = -values
     pieces = [values[i : i + chunk] for i in range(0, n_elements, chunk)]
     outputs = [np.empty(chunk, dtype) for _ in range(CORES)]
+    apply = (lambda piece, out: function(piece, out=out)) if isinstance(function, np.ufunc) \
+        else function
 
     def run(part, out):
         def go():
             for piece in part:
-                function(piece, out=out[: piece.size])
+                apply(piece, out[: piece.size])
         return go
 
     one = n_elements / best_time(run(pieces, outputs[0]))
@@ -246,21 +251,14 @@ def elementwise_rate(function, dtype, n_elements=1 << 22, chunk=1 << 14):
     return one, every
 
 
-def numba_exp_rate(dtype, n_elements=1 << 22):
-    """numba's exp on all cores (``parallel=True``), if numba is installed; else None."""
+def compiled_kernels():
+    """gmm's compiled kernels (gmm._compiled: its ``exp`` and ``log``), or None without
+    numba."""
     try:
-        import numba
-    except ImportError:
+        from gmm import _kernels
+    except ImportError:  # a gmm from before them
         return None
-
-    @numba.njit(parallel=True, cache=False)
-    def exp_all(values, out):
-        for i in numba.prange(values.size):
-            out[i] = math.exp(values[i])
-
-    values = np.random.default_rng(4).uniform(-30.0, -0.01, size=n_elements).astype(dtype)
-    out = np.empty_like(values)
-    return n_elements / best_time(lambda: exp_all(values, out))
+    return _kernels._build()
 
 
 def read_rate(X):
@@ -286,9 +284,12 @@ def machine_peaks(quick):
         peaks[f"gemm {dtype}"] = gemm_rate(dtype, size=1024 if quick else 1536)
         peaks[f"exp {dtype}"] = elementwise_rate(np.exp, dtype)
         peaks[f"log {dtype}"] = elementwise_rate(np.log, dtype)
-        numba_rate = numba_exp_rate(dtype)
-        if numba_rate is not None:
-            peaks[f"numba exp {dtype}"] = (float("nan"), numba_rate)
+    kernels = compiled_kernels()
+    if kernels is not None:  # float64 only: the engine computes in float64
+        peaks["compiled exp float64"] = elementwise_rate(kernels.exp_array, "float64",
+                                                         logarithm=False)
+        peaks["compiled log float64"] = elementwise_rate(kernels.log_array, "float64",
+                                                         logarithm=True)
     return peaks
 
 
@@ -298,9 +299,11 @@ def bound(work_, peaks, dtype, chunk_gflops):
     # The fastest of every measurement: on a busy machine "all cores" can come out slower
     # than one thread, and a lower bound must take the best the machine showed.
     gflops = max(*peaks[f"gemm {dtype}"], *chunk_gflops)
-    exp_rate = max(*peaks[f"exp {dtype}"], peaks.get(f"numba exp {dtype}", (0, 0))[1])
+    none = (0.0, 0.0)
+    exp_rate = max(*peaks[f"exp {dtype}"], *peaks.get(f"compiled exp {dtype}", none))
+    log_rate = max(*peaks[f"log {dtype}"], *peaks.get(f"compiled log {dtype}", none))
     products = work_["flops"] / (gflops * 1e9)
-    transcendental = work_["exps"] / exp_rate + work_["logs"] / max(*peaks[f"log {dtype}"])
+    transcendental = work_["exps"] / exp_rate + work_["logs"] / log_rate
     reading = work_["bytes"] / work_["read_rate"]
     return max(products, transcendental, reading), products, transcendental, reading
 
@@ -545,8 +548,11 @@ def describe_machine(peaks):
         line = (f"  {dtype}: GEMM {gemm_one:.1f} / {gemm_all:.1f} GFLOP/s (square); numpy exp "
                 f"{exp_one / 1e9:.3f} / {exp_all / 1e9:.3f} G/s; log {log_one / 1e9:.3f} / "
                 f"{log_all / 1e9:.3f} G/s")
-        if f"numba exp {dtype}" in peaks:
-            line += f"; numba exp {peaks[f'numba exp {dtype}'][1] / 1e9:.3f} G/s"
+        if f"compiled exp {dtype}" in peaks:
+            (c_exp_one, c_exp_all), (c_log_one, c_log_all) = (
+                peaks[f"compiled exp {dtype}"], peaks[f"compiled log {dtype}"])
+            line += (f"; gmm's compiled exp {c_exp_one / 1e9:.3f} / {c_exp_all / 1e9:.3f}, "
+                     f"log {c_log_one / 1e9:.3f} / {c_log_all / 1e9:.3f} G/s")
         print(line)
 
 

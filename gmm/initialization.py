@@ -406,7 +406,11 @@ def _lloyd(augmented, squared_norms, centers, weight, threshold, max_iter, pool)
         if moved <= threshold:
             break
     labels, distances = nearest_centres(augmented, squared_norms, centers, pool=pool)
-    return centers, labels, float(weight @ distances)
+    # numpy's pairwise sum, not the dot product: OpenBLAS splits a long ddot over its
+    # threads (Zen, AVX2), so the inertia changed in the last bit with the pool's
+    # one-thread BLAS limit.
+    distances *= weight
+    return centers, labels, float(distances.sum())
 
 
 def initial_responsibilities(X, n_components: int, method: str = "kmeans", random_state=None,

@@ -130,3 +130,14 @@ class SkipsFailUnderCI:
 def pytest_configure(config) -> None:
     if IN_CI:
         config.pluginmanager.register(SkipsFailUnderCI(), "gmm-skips-fail-under-ci")
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernels(request, monkeypatch):
+    """Run the test once with the engine's numpy code and once with its compiled kernels
+    (gmm._kernels), for every pass whatever its size; numba missing is a skip, so a
+    failure under CI."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("GMM_KERNELS", request.param)
+    return request.param

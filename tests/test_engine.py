@@ -20,6 +20,9 @@ import gmm._engine as engine
 import gmm.initialization
 from gmm.mstep import _parameters_from_statistics, _sufficient_statistics
 
+# Every test here runs on the numpy code and on the compiled kernels (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("kernels")
+
 TINY_CHUNK = 7
 N = 53
 
@@ -269,6 +272,8 @@ def test_the_number_of_threads_is_checked(monkeypatch):
     monkeypatch.delenv(engine.THREADS_VARIABLE)
     assert engine.engine_threads("factors") == len(os.sched_getaffinity(0))
     assert engine.engine_threads("quadratic") == 1
+    cpus = len(os.sched_getaffinity(0))
+    assert engine.engine_threads("quadratic", compiled=True) == cpus
     monkeypatch.setenv(engine.THREADS_VARIABLE, "3")
     assert engine.engine_threads("quadratic") == engine.engine_threads("factors") == 3
 

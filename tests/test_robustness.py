@@ -18,6 +18,9 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gmm
 
+# Every test here runs on the numpy code and on the compiled kernels (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("kernels")
+
 # -- 1. collapse judged against the data's own spread -------------------------------------
 
 
@@ -392,7 +395,9 @@ def peak_bytes(function, *args):
 
 @pytest.mark.parametrize("method", ["predict", "score_samples", "score"])
 def test_methods_that_return_n_numbers_do_not_hold_n_by_k(method):
-    N, K = 20_000, 40
+    # N large enough that N K / 4 is well above the chunks' temporaries on two threads
+    # (about 2 MB; 20 000 rows made the limit 1.6 MB).
+    N, K = 100_000, 40
     rng = np.random.default_rng(11)
     X = rng.normal(size=(N, 2))
     theta = gmm.Mixture(np.full(K, 1 / K), rng.normal(size=(K, 2)), np.ones((K, 2)), "diag")
