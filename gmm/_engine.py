@@ -741,6 +741,18 @@ def _shared_log_likelihood(plan: EStepPlan, scatter: np.ndarray) -> float:
     return -0.5 * float(np.einsum("de,de->", scatter @ P, P))
 
 
+#: A pass is cut into at most this many tasks for the worker threads (see em_iteration).
+_TASKS_PER_PASS = 64
+
+
+def _added(total, part):
+    """``total + part``, in place once ``total`` exists."""
+    if total is None:
+        return part.copy()
+    total += part
+    return total
+
+
 def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_samples,
                  tied_moments=None, log_resp_out=None, with_statistics=True, *,
                  labels_out=None, log_marginal_out=None, formulation=None,
@@ -806,27 +818,37 @@ def em_iteration(X: np.ndarray, theta: Mixture, shift: np.ndarray, weight, n_sam
             likelihood=with_likelihood,
         )
 
-    threads = engine_threads(plan.formulation, plan.kernels is not None)
-    # A task is a run of consecutive chunks, about eight per thread in all: a task per
-    # chunk made the threads wait on each other (200k x 8 x 10, 1456-row chunks: two
-    # threads were slower than one).
-    per_task = max(1, len(bounds) // (8 * threads)) if threads > 1 else 1
+    # A task is a run of consecutive chunks: at most _TASKS_PER_PASS of them, fixed by the
+    # chunks alone (not by the threads), so the sums below are the same for any number of
+    # threads. Each task adds its chunks' statistics itself (a pass keeps one partial sum
+    # per task in flight, not one per chunk: at D = 64 a chunk's moments are 0.5 MB) and
+    # writes its rows of the per-point outputs (disjoint slices) itself.
+    per_task = -(-len(bounds) // _TASKS_PER_PASS)
     tasks = [bounds[i : i + per_task] for i in range(0, len(bounds), per_task)]
 
     def one_task(spans):
-        return [one_chunk(span) for span in spans]
-
-    with _OneBlasThread():
-        # In chunk order, whichever thread computed each chunk.
-        parts = itertools.chain.from_iterable(_ordered_map(one_task, tasks, threads))
-        for (start, stop), part in zip(bounds, parts, strict=True):
-            log_likelihood += part.log_likelihood
+        total = ChunkResult(0.0)
+        for start, stop in spans:
+            part = one_chunk((start, stop))
+            total.log_likelihood += part.log_likelihood
             if log_resp_out is not None:
                 log_resp_out[start:stop] = part.log_resp
             if labels_out is not None:
                 labels_out[start:stop] = part.labels
             if log_marginal_out is not None:
                 log_marginal_out[start:stop] = part.log_marginal
+            if with_statistics:
+                total.counts = _added(total.counts, part.counts)
+                total.sums = _added(total.sums, part.sums)
+                if need_moments:
+                    total.moments = _added(total.moments, part.moments)
+        return total
+
+    threads = engine_threads(plan.formulation, plan.kernels is not None)
+    with _OneBlasThread():
+        # In task order, whichever thread computed each task.
+        for part in _ordered_map(one_task, tasks, threads):
+            log_likelihood += part.log_likelihood
             if with_statistics:
                 counts += part.counts
                 sums += part.sums

@@ -30,6 +30,8 @@ N = 53
 @pytest.fixture
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(engine, "chunk_rows", lambda width, budget=None: TINY_CHUNK)
+    # And few tasks, so that each adds several chunks itself (8 chunks: tasks of 3, 3, 2).
+    monkeypatch.setattr(engine, "_TASKS_PER_PASS", 3)
     monkeypatch.setattr(gmm.initialization, "chunk_rows", lambda width, budget=None: TINY_CHUNK)
 
 
