@@ -7,7 +7,13 @@ import time
 
 import numpy as np
 
-from ._engine import centred_moments, data_shift, e_step_chunked, em_iteration
+from ._engine import (
+    _OneBlasThread,
+    centred_moments,
+    data_shift,
+    e_step_chunked,
+    em_iteration,
+)
 from ._validation import (
     as_data,
     as_sample_weight,
@@ -197,32 +203,37 @@ def em(
     verbose = check_positive_int(verbose, "verbose", minimum=0)
     fixed = _check_fixed(fixed, theta0, theta0.covariance_type)
     total_weight = float(X.shape[0] if weight is None else weight.sum())
-    # One shift for every iteration: the weighted mean of the data.
-    shift = data_shift(X, weight)
+    # BLAS at one thread for the whole fit, not only during the passes: a threaded BLAS
+    # call between them (the data's centre, a product with ones) leaves OpenBLAS's threads
+    # spinning for about 0.1 s, on the cores the engine's threads then need (200k x 8 x 10
+    # diag: the first iterations took 38-42 ms against 21-23 ms for the later ones).
+    with _OneBlasThread():
+        # One shift for every iteration: the weighted mean of the data.
+        shift = data_shift(X, weight)
 
-    # The engine centres the data on `shift` chunk by chunk; see gmm._engine for why.
-    tied_moments = None
-    if theta0.kind.statistics_layout == "pooled":  # constant across iterations
-        tied_moments = centred_moments(X, shift, weight)
+        # The engine centres the data on `shift` chunk by chunk; see gmm._engine for why.
+        tied_moments = None
+        if theta0.kind.statistics_layout == "pooled":  # constant across iterations
+            tied_moments = centred_moments(X, shift, weight)
 
-    def e_pass(theta):  # eqs. (responsibility) and (sufficient-statistics), chunk by chunk
-        return em_iteration(X, theta, shift, weight, total_weight, tied_moments)
+        def e_pass(theta):  # eqs. (responsibility) and (sufficient-statistics), chunk by chunk
+            return em_iteration(X, theta, shift, weight, total_weight, tied_moments)
 
-    loop = em_loop(e_pass, theta0, tol=tol, max_iter=max_iter,
-                   reg_covar=reg_covar, stopping=stopping, fixed=fixed, prior=prior,
-                   keep_history=keep_history, verbose=verbose,
-                   verbose_interval=verbose_interval,
-                   previous_lower_bound=previous_lower_bound)
-    theta = loop.mixture
-    # A last E-step, so that the responsibilities and labels belong to the returned theta;
-    # by the formulation that predict uses, so that fit_predict and predict agree. Only
-    # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
-    log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    loop.log_likelihoods.append(
-        em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
-                     with_statistics=False, labels_out=labels, formulation="accurate")[0]
-    )
+        loop = em_loop(e_pass, theta0, tol=tol, max_iter=max_iter,
+                       reg_covar=reg_covar, stopping=stopping, fixed=fixed, prior=prior,
+                       keep_history=keep_history, verbose=verbose,
+                       verbose_interval=verbose_interval,
+                       previous_lower_bound=previous_lower_bound)
+        theta = loop.mixture
+        # A last E-step, so that the responsibilities and labels belong to the returned theta;
+        # by the formulation that predict uses, so that fit_predict and predict agree. Only
+        # what is asked for: ln p(X), the labels, the (N, K) log-responsibilities if kept.
+        log_resp = np.empty((X.shape[0], theta.n_components)) if keep_log_resp else None
+        labels = np.empty(X.shape[0], dtype=np.intp)
+        loop.log_likelihoods.append(
+            em_iteration(X, theta, shift, weight, total_weight, tied_moments, log_resp,
+                         with_statistics=False, labels_out=labels, formulation="accurate")[0]
+        )
     if prior is not None:
         loop.log_posteriors.append(loop.log_likelihoods[-1] + log_prior(theta, prior))
     return dataclasses.replace(loop, log_resp=log_resp, labels=labels)

@@ -236,3 +236,24 @@ def test_aitken_stopping_stops_where_its_formula_first_holds(tol):
         gmm.em(X, start, stopping="relative")
     with pytest.raises(ValueError, match="stopping must be one of"):
         gmm.GaussianMixture(3, stopping="relative").fit(X)
+
+
+def test_a_fit_holds_blas_at_one_thread_and_restores_it(monkeypatch):
+    # Between the passes too (gmm.algorithm.em): a threaded BLAS call there leaves
+    # OpenBLAS's threads spinning on the cores the engine's threads need.
+    from threadpoolctl import threadpool_info
+
+    import gmm.algorithm
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    original = gmm.algorithm.data_shift
+    monkeypatch.setattr(gmm.algorithm, "data_shift",
+                        lambda *a, **k: (seen.append(blas_threads()), original(*a, **k))[1])
+    X = gmm.datasets.load_old_faithful()
+    gmm.em(X, theta0("full"), max_iter=3)
+    assert seen and all(count == 1 for count in seen[0])
+    assert blas_threads() == before
