@@ -15,10 +15,10 @@ correctly rounded values) and ``tests/test_kernels.py`` keeps them equal to it a
 independent references. They are used for passes of at least ``COMPILED_MIN_WORK``
 log-densities when numba imports (``pip install gmm-derived[fast]``); the environment
 variable ``GMM_KERNELS`` overrides that (``numpy``: never; ``numba``: for every pass).
-Loading them takes about two seconds in a new process (numba's import and its cached
-machine code; the first process after an install also compiles, about ten seconds),
-which a small fit would not win back. :func:`compiled` says which code a pass runs; the
-code lives in :mod:`gmm._compiled`.
+Loading them takes 1-2 s in a new process (numba's import and its cached machine code;
+the first process after an install also compiles them: two fits, full and diag, took 3.2 s
+then and 1.0 s in the next process), which a small fit would not win back. :func:`compiled`
+says which code a pass runs; the code lives in :mod:`gmm._compiled`.
 """
 
 from __future__ import annotations
