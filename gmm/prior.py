@@ -497,10 +497,11 @@ def _log_multivariate_gamma(a: float, D: int) -> float:
 
 
 def _log_dirichlet(weights, alpha) -> float:
-    with np.errstate(divide="ignore"):
+    # (alpha_k - 1) ln pi_k is 0 for alpha_k = 1, also at pi_k = 0 (where the product that
+    # np.where discards is 0 times -inf: no warning for it).
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_weights = np.log(weights)
-    # (alpha_k - 1) ln pi_k is 0 for alpha_k = 1, also at pi_k = 0.
-    terms = np.where(alpha == 1.0, 0.0, (alpha - 1.0) * log_weights)
+        terms = np.where(alpha == 1.0, 0.0, (alpha - 1.0) * log_weights)
     normaliser = math.lgamma(alpha.sum()) - sum(math.lgamma(a) for a in alpha)
     return normaliser + float(terms.sum())
 
