@@ -244,9 +244,22 @@ def test_results_do_not_depend_on_the_number_of_threads(tiny_chunks, covariance_
     weight = rng.uniform(0.2, 3.0, size=len(X))
     threads_seen = set()
     original = engine.chunk_pass
+    # The pool makes a new thread only when none is idle, so a quick task can leave a
+    # worker idle for the next and fewer threads than asked for run (CI saw 2 of 3). The
+    # first chunk of each of the first `threads` tasks waits here until all of them have
+    # arrived: the pass can only go on if that many workers run at once.
+    gate = {"barrier": None, "left": 0}
+    gate_lock = threading.Lock()
 
     def recording(*args, **kwargs):
-        threads_seen.add(threading.current_thread().name)
+        name = threading.current_thread().name
+        with gate_lock:
+            waiting = name.startswith("gmm-engine") and name not in threads_seen \
+                and gate["left"] > 0
+            gate["left"] -= waiting
+            threads_seen.add(name)
+        if waiting:
+            gate["barrier"].wait()
         return original(*args, **kwargs)
 
     monkeypatch.setattr(engine, "chunk_pass", recording)
@@ -254,6 +267,7 @@ def test_results_do_not_depend_on_the_number_of_threads(tiny_chunks, covariance_
     for threads in (1, 2, 3):
         monkeypatch.setenv(engine.THREADS_VARIABLE, str(threads))
         threads_seen.clear()
+        gate.update(barrier=threading.Barrier(threads, timeout=20), left=threads)
         fits[threads] = gmm.em(X, theta, sample_weight=weight, tol=0.0, max_iter=3)
         # The passes really ran on that many threads (the main thread only adds).
         workers = {name for name in threads_seen if name.startswith("gmm-engine")}
